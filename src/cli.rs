@@ -1,0 +1,282 @@
+//! The command line (harvest.md §2). Doc comments are the help text.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::exit_code;
+
+const AFTER_HELP: &str = concat!(
+    "Configuration precedence (highest first):\n",
+    "  flags > KCIDB_REST=https://TOKEN@host[:port][/path] (and KCI_STORAGE_URL + KCI_STORAGE_TOKEN)\n",
+    "  > kci-dev.toml instance (--settings FILE, ./.kci-dev.toml, ~/.config/kci-dev/kci-dev.toml, /etc/kci-dev.toml)\n",
+    "  With no REST endpoint, validated reports go to the spool (send them later with `kcidb-harvest send`).\n\n",
+);
+
+/// Harvest Linux kernel build result directories into KCIDB v5.3 reports and deliver them.
+///
+/// Example: kcidb-harvest ./stable_test_6.1_daCG4 --origin gregkh
+#[derive(Debug, Parser)]
+#[command(name = "kcidb-harvest", version, about, long_about = None)]
+#[command(after_help = format!("{AFTER_HELP}{}", exit_code::HELP))]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    #[command(flatten)]
+    pub harvest: HarvestArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Deliver reports saved in the spool, oldest first (e.g. `kcidb-harvest send ./kcidb-spool`)
+    Send(SendArgs),
+    /// Check a KCIDB JSON file against schema v5.3 (e.g. `kcidb-harvest validate report.json`, `-` for stdin)
+    Validate {
+        /// The file to check, or `-` for standard input
+        file: String,
+    },
+    /// List layouts and parsers (e.g. `kcidb-harvest parsers`)
+    Parsers,
+    /// Show every inferred field with its value and source (e.g. `kcidb-harvest explain ./remote_dir`)
+    Explain(ExplainArgs),
+    /// Print shell completions (e.g. `kcidb-harvest completions bash > /etc/bash_completion.d/kcidb-harvest`)
+    Completions {
+        /// bash, zsh, fish, elvish or powershell
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page in roff (e.g. `kcidb-harvest man | man -l -`)
+    Man,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum Format {
+    /// One line per directory on stderr, like the maintainer's mail subject
+    #[default]
+    Human,
+    /// One JSON object per directory on stderr (JSON Lines), then a summary object
+    Json,
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct HarvestArgs {
+    /// Result directories to harvest (with -r: roots to search)
+    #[arg(value_name = "DIR", required = true)]
+    pub dirs: Vec<PathBuf>,
+
+    /// KCIDB origin, [a-z0-9_]+ (e.g. --origin gregkh)
+    #[arg(long, env = "KCIDB_HARVEST_ORIGIN")]
+    pub origin: Option<String>,
+
+    /// Do everything up to validation and print the KCIDB JSON on stdout; no network, spool or journal
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Also write the report JSON to FILE (e.g. -o report.json)
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Treat each DIR as a root and harvest every result directory below it (backfill)
+    #[arg(short, long)]
+    pub recursive: bool,
+
+    /// Parallel jobs for batch runs (default: number of cores; e.g. -j 2)
+    #[arg(short, long, value_name = "N")]
+    pub jobs: Option<usize>,
+
+    /// With -r: do not descend more than N levels below a root (e.g. --max-depth 3)
+    #[arg(long, value_name = "N")]
+    pub max_depth: Option<usize>,
+
+    /// With -r: skip paths matching GLOB (repeatable; e.g. --exclude '*/old/*')
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+
+    /// What to print per directory on stderr
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+
+    /// Harvest runs that look in progress (no KTEST_RUN line, log modified < 10 min ago)
+    #[arg(long)]
+    pub assume_finished: bool,
+
+    /// Deliver again what the journal says was already delivered
+    #[arg(long)]
+    pub force: bool,
+
+    /// Deliver checkouts whose base commit is unknown (otherwise refused)
+    #[arg(long)]
+    pub allow_unknown_commit: bool,
+
+    #[command(flatten)]
+    pub delivery: DeliveryArgs,
+
+    #[command(flatten)]
+    pub overrides: Overrides,
+
+    /// More output (-v info, -vv debug, -vvv trace)
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+
+    /// Only errors
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+/// Where and how reports are delivered (harvest.md §5-6).
+#[derive(Debug, Args, Clone, Default)]
+pub struct DeliveryArgs {
+    /// KCIDB REST submit URL (e.g. https://db.kernelci.org/submit); needs --kcidb-token
+    #[arg(long, value_name = "URL")]
+    pub kcidb_rest_url: Option<String>,
+
+    /// KCIDB REST token (JWT); prefer --kcidb-token-file or KCIDB_REST
+    #[arg(long, value_name = "TOKEN", hide_env_values = true)]
+    pub kcidb_token: Option<String>,
+
+    /// Read the KCIDB token from FILE (e.g. --kcidb-token-file ~/.kcidb-token)
+    #[arg(long, value_name = "FILE")]
+    pub kcidb_token_file: Option<PathBuf>,
+
+    /// kernelci-storage base URL (e.g. https://files.kernelci.org)
+    #[arg(long, value_name = "URL")]
+    pub storage_url: Option<String>,
+
+    /// kernelci-storage token (JWT with an email claim)
+    #[arg(long, value_name = "TOKEN", hide_env_values = true)]
+    pub storage_token: Option<String>,
+
+    /// Logs are published elsewhere under URL: compute log URLs, upload nothing (e.g. https://logs.example.org/builds)
+    #[arg(long, value_name = "URL")]
+    pub log_url_base: Option<String>,
+
+    /// Submit without log URLs (upload nothing)
+    #[arg(long)]
+    pub no_upload: bool,
+
+    /// Where undelivered reports wait (default: ./kcidb-spool)
+    #[arg(long, value_name = "DIR", env = "KCIDB_HARVEST_SPOOL")]
+    pub spool: Option<PathBuf>,
+
+    /// Delivery journal (default: <spool>/journal.jsonl)
+    #[arg(long, value_name = "FILE")]
+    pub journal: Option<PathBuf>,
+
+    /// kci-dev.toml instance to use (e.g. --instance staging)
+    #[arg(long, value_name = "NAME")]
+    pub instance: Option<String>,
+
+    /// kci-dev.toml file (default search: ./.kci-dev.toml, ~/.config/kci-dev/kci-dev.toml, /etc/kci-dev.toml)
+    #[arg(long, value_name = "FILE")]
+    pub settings: Option<PathBuf>,
+
+    /// Per-request timeout (e.g. 30s, 2m)
+    #[arg(long, value_name = "DURATION", default_value = "60s")]
+    pub timeout: String,
+
+    /// After a 200, poll the receiver's /status until processed or failed
+    #[arg(long)]
+    pub wait: bool,
+
+    /// Allow sending tokens over plain http:// to non-loopback hosts
+    #[arg(long)]
+    pub allow_insecure: bool,
+
+    /// Print the resolved settings with their sources (tokens redacted) and exit
+    #[arg(long)]
+    pub show_config: bool,
+
+    /// Most builds per submission (large runs are split)
+    #[arg(long, value_name = "N", default_value_t = 500)]
+    pub max_objects: usize,
+
+    /// Most bytes per submission (e.g. 8000000)
+    #[arg(long, value_name = "BYTES", default_value_t = 16 * 1024 * 1024)]
+    pub max_bytes: usize,
+}
+
+/// Values that win over everything the directory says.
+#[derive(Debug, Args, Clone, Default)]
+pub struct Overrides {
+    /// Checkout git repository URL, https only (e.g. https://git.kernel.org/pub/scm/linux/kernel/git/stable/linux.git)
+    #[arg(long, value_name = "URL", help_heading = "Overrides")]
+    pub git_repo_url: Option<String>,
+    /// Checkout branch (e.g. linux-6.1.y)
+    #[arg(long, value_name = "BRANCH", help_heading = "Overrides")]
+    pub git_branch: Option<String>,
+    /// Base commit, 40 hex (e.g. 19463f7e3ad6bee028585a29c8f9bd10fc6bcab6)
+    #[arg(long, value_name = "SHA", help_heading = "Overrides")]
+    pub git_commit_hash: Option<String>,
+    /// patchset_hash, 64 hex or "" (e.g. --patchset-hash "")
+    #[arg(long, value_name = "HASH", help_heading = "Overrides")]
+    pub patchset_hash: Option<String>,
+    /// Tree name (e.g. stable-rc)
+    #[arg(long, value_name = "NAME", help_heading = "Overrides")]
+    pub tree_name: Option<String>,
+    /// Architecture, KernelCI name (e.g. x86_64)
+    #[arg(long, value_name = "ARCH", help_heading = "Overrides")]
+    pub arch: Option<String>,
+    /// Compiler (e.g. "gcc (Debian 12.2.0-14+deb12u1) 12.2.0")
+    #[arg(long, value_name = "CC", help_heading = "Overrides")]
+    pub compiler: Option<String>,
+    /// Config name (e.g. allmodconfig)
+    #[arg(long, value_name = "NAME", help_heading = "Overrides")]
+    pub config_name: Option<String>,
+    /// Build status (PASS, FAIL, ERROR, MISS, DONE, SKIP)
+    #[arg(long, value_name = "STATUS", help_heading = "Overrides")]
+    pub status: Option<String>,
+    /// Build start time, RFC 3339 or epoch seconds (e.g. 2026-11-28T23:34:01Z)
+    #[arg(long, value_name = "TIME", help_heading = "Overrides")]
+    pub build_start_time: Option<String>,
+    /// Build duration in seconds (e.g. 640)
+    #[arg(long, value_name = "SECONDS", help_heading = "Overrides")]
+    pub duration: Option<f64>,
+    /// Run id seeding the build id (default: sha256 of the build log)
+    #[arg(long, value_name = "ID", help_heading = "Overrides")]
+    pub build_run_id: Option<String>,
+    /// Build comment
+    #[arg(long, value_name = "TEXT", help_heading = "Overrides")]
+    pub comment: Option<String>,
+    /// Build command
+    #[arg(long, value_name = "CMD", help_heading = "Overrides")]
+    pub command: Option<String>,
+    /// Checkout id, used as is (e.g. gregkh:my-checkout)
+    #[arg(long, value_name = "ID", help_heading = "Overrides")]
+    pub checkout_id: Option<String>,
+    /// Build id, used as is (e.g. gregkh:my-build)
+    #[arg(long, value_name = "ID", help_heading = "Overrides")]
+    pub build_id: Option<String>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct SendArgs {
+    /// Spool directory (default: ./kcidb-spool)
+    #[arg(value_name = "SPOOL")]
+    pub spool: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub delivery: DeliveryArgs,
+
+    /// What to print per report on stderr
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ExplainArgs {
+    /// The result directory
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+
+    /// KCIDB origin used for the ids shown
+    #[arg(long, env = "KCIDB_HARVEST_ORIGIN", default_value = "explain")]
+    pub origin: String,
+
+    #[command(flatten)]
+    pub overrides: Overrides,
+
+    /// Print JSON instead of a table
+    #[arg(long)]
+    pub json: bool,
+}

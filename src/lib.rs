@@ -1,0 +1,20 @@
+//! kcidb-harvest: Linux kernel build result directories → KCIDB v5.3.
+//!
+//! The pipeline, one stage per module:
+//! discover ([`discover`]) → layout ([`layout`]) → parsers (the
+//! `kcidb-harvest-parsers` crate) → merge ([`merge`]) → validate
+//! ([`kcidb::validate`]) → artifacts ([`artifacts`]) → submit ([`submit`],
+//! or [`spool`]) → journal ([`journal`]). [`run`] wires them for the CLI.
+
+pub mod cli;
+pub mod exit_code;
+pub mod harvest;
+pub mod kcidb;
+
+pub use cli::Cli;
+
+/// Run the command line; returns the process exit code.
+pub fn run(cli: Cli) -> i32 {
+    let _ = cli;
+    exit_code::OK
+}
