@@ -29,6 +29,9 @@ pub mod run_test;
 pub mod start_time;
 pub mod time_output;
 
+#[cfg(test)]
+pub(crate) mod testutil;
+
 pub use error::ParseError;
 pub use facts::{Fact, Facts, Loc, Note};
 pub use input::Input;
