@@ -1,10 +1,14 @@
 //! One streaming pass over a log, fanned out to several line consumers.
 //!
-//! The pass reads the bytes in large chunks, splits them on `\n`, strips a
-//! trailing `\r`, and hands every line (as raw bytes: logs are not always
-//! valid UTF-8) with its 1-based number to each [`LineSink`]. Memory stays
-//! bounded: a line longer than [`MAX_LINE`] is cut to that length for the
-//! sinks (the rest of it is skipped).
+//! The pass reads the bytes in large chunks and splits them on `\n`. Each
+//! [`LineSink`] receives the complete lines of a chunk in one call
+//! ([`LineSink::lines`]); the default implementation splits them, strips a
+//! trailing `\r` and calls [`LineSink::line`] once per line (as raw bytes:
+//! logs are not always valid UTF-8) with its 1-based number. A sink that
+//! only cares about a few lines can override `lines` and skip the rest at
+//! memory speed. Memory stays bounded: a line longer than [`MAX_LINE`] is
+//! cut to that length for [`LineSink::line`]; the bytes cut off are shown to
+//! [`LineSink::overflow`] so that exact counters stay exact.
 
 use std::io::Read;
 
@@ -13,11 +17,44 @@ use crate::ParseError;
 /// Lines longer than this are truncated before they reach the sinks.
 pub const MAX_LINE: usize = 1 << 20;
 
+/// Read size. Must not exceed [`MAX_LINE`]: a line that fits in one chunk
+/// is then never longer than `MAX_LINE`, so [`LineSink::lines`] only ever
+/// sees lines of at most `MAX_LINE` bytes.
+const CHUNK: usize = 256 * 1024;
+const _: () = assert!(CHUNK <= MAX_LINE);
+
 /// A consumer of log lines.
 pub trait LineSink {
     /// One line, without its `\n` (and without a trailing `\r`).
     fn line(&mut self, lineno: u64, line: &[u8]);
-    /// Called once after the last line.
+
+    /// Several complete lines at once: `text` is a run of whole lines, each
+    /// terminated by `\n` (a `\r` before it is still there), the first one
+    /// being line `first_lineno`; no line in it is longer than
+    /// [`MAX_LINE`]. Returns the number of lines in `text` (its `\n`
+    /// count), which saves [`scan`] counting them again. The default splits
+    /// `text` and calls [`LineSink::line`] for each line; an override must
+    /// behave as if it did.
+    fn lines(&mut self, first_lineno: u64, text: &[u8]) -> u64 {
+        let mut start = 0;
+        let mut n = 0;
+        for nl in memchr::memchr_iter(b'\n', text) {
+            let l = &text[start..nl];
+            self.line(first_lineno + n, l.strip_suffix(b"\r").unwrap_or(l));
+            n += 1;
+            start = nl + 1;
+        }
+        n
+    }
+
+    /// Bytes of line `lineno` past [`MAX_LINE`], which `line` will not see.
+    /// Called (possibly several times, in order) before `line(lineno, ..)`.
+    fn overflow(&mut self, _lineno: u64, _dropped: &[u8]) {}
+
+    /// The totals of the pass, given once after the last line.
+    fn totals(&mut self, _stats: &ScanStats) {}
+
+    /// Called once after the last line (after [`LineSink::totals`]).
     fn finish(&mut self) {}
 }
 
@@ -37,9 +74,9 @@ pub fn scan(
     sinks: &mut [&mut dyn LineSink],
 ) -> Result<ScanStats, ParseError> {
     let mut stats = ScanStats::default();
-    let mut buf = vec![0u8; 256 * 1024];
-    let mut carry: Vec<u8> = Vec::new();
-    let mut carry_truncated = false;
+    let mut buf = vec![0u8; CHUNK];
+    // The start of a line that continues in the next chunk.
+    let mut carry = Carry::default();
     let mut checked_binary = false;
     let mut lineno = 0u64;
     loop {
@@ -61,50 +98,84 @@ pub fn scan(
             }
         }
         stats.bytes += n as u64;
+        let (Some(first_nl), Some(last_nl)) =
+            (memchr::memchr(b'\n', chunk), memchr::memrchr(b'\n', chunk))
+        else {
+            carry.append(chunk, lineno + 1, sinks);
+            continue;
+        };
         let mut start = 0;
-        for nl in memchr::memchr_iter(b'\n', chunk) {
-            let piece = &chunk[start..nl];
+        if carry.pending() {
+            // The first line of this chunk ends the carried one.
+            carry.append(&chunk[..first_nl], lineno + 1, sinks);
             lineno += 1;
-            if carry.is_empty() && !carry_truncated {
-                emit(sinks, lineno, piece);
-            } else {
-                append_capped(&mut carry, piece, &mut carry_truncated);
-                emit(sinks, lineno, &carry);
-                carry.clear();
-                carry_truncated = false;
-            }
-            start = nl + 1;
+            emit(sinks, lineno, &carry.buf);
+            carry.clear();
+            start = first_nl + 1;
         }
-        if start < chunk.len() {
-            append_capped(&mut carry, &chunk[start..], &mut carry_truncated);
+        if start <= last_nl {
+            let block = &chunk[start..=last_nl];
+            let mut count = None;
+            for s in sinks.iter_mut() {
+                let n = s.lines(lineno + 1, block);
+                debug_assert!(count.is_none_or(|c| c == n), "sinks disagree on line count");
+                count.get_or_insert(n);
+            }
+            lineno += match count {
+                Some(n) => n,
+                None => memchr::memchr_iter(b'\n', block).count() as u64,
+            };
+        }
+        if last_nl + 1 < chunk.len() {
+            carry.append(&chunk[last_nl + 1..], lineno + 1, sinks);
         }
     }
-    if !carry.is_empty() || carry_truncated {
+    if carry.pending() {
         lineno += 1;
-        emit(sinks, lineno, &carry);
+        emit(sinks, lineno, &carry.buf);
     }
     stats.lines = lineno;
     for s in sinks.iter_mut() {
+        s.totals(&stats);
         s.finish();
     }
     Ok(stats)
 }
 
-fn append_capped(carry: &mut Vec<u8>, piece: &[u8], truncated: &mut bool) {
-    let room = MAX_LINE.saturating_sub(carry.len());
-    if piece.len() > room {
-        *truncated = true;
+/// A line being assembled across chunks, capped at [`MAX_LINE`].
+#[derive(Default)]
+struct Carry {
+    buf: Vec<u8>,
+    truncated: bool,
+}
+
+impl Carry {
+    fn pending(&self) -> bool {
+        !self.buf.is_empty() || self.truncated
     }
-    carry.extend_from_slice(&piece[..piece.len().min(room)]);
+
+    fn clear(&mut self) {
+        self.buf.clear();
+        self.truncated = false;
+    }
+
+    /// Append `piece` of line `lineno`; what does not fit goes to the
+    /// sinks' `overflow`.
+    fn append(&mut self, piece: &[u8], lineno: u64, sinks: &mut [&mut dyn LineSink]) {
+        let room = MAX_LINE.saturating_sub(self.buf.len());
+        let keep = piece.len().min(room);
+        self.buf.extend_from_slice(&piece[..keep]);
+        if keep < piece.len() {
+            self.truncated = true;
+            for s in sinks.iter_mut() {
+                s.overflow(lineno, &piece[keep..]);
+            }
+        }
+    }
 }
 
 #[inline]
 fn emit(sinks: &mut [&mut dyn LineSink], lineno: u64, line: &[u8]) {
-    let line = if line.len() > MAX_LINE {
-        &line[..MAX_LINE]
-    } else {
-        line
-    };
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     for s in sinks.iter_mut() {
         s.line(lineno, line);
@@ -116,10 +187,13 @@ mod tests {
     use super::*;
 
     #[derive(Default)]
-    struct Collect(Vec<(u64, Vec<u8>)>);
+    struct Collect(Vec<(u64, Vec<u8>)>, Vec<(u64, usize)>);
     impl LineSink for Collect {
         fn line(&mut self, n: u64, l: &[u8]) {
             self.0.push((n, l.to_vec()));
+        }
+        fn overflow(&mut self, n: u64, d: &[u8]) {
+            self.1.push((n, d.len()));
         }
     }
 
@@ -144,5 +218,48 @@ mod tests {
         let mut c = Collect::default();
         let e = scan("linux/log", &b"ab\0cd\n"[..], &mut [&mut c]).unwrap_err();
         assert!(e.to_string().contains("linux/log"));
+    }
+
+    /// A reader that returns at most `step` bytes per call, to exercise
+    /// lines split across reads.
+    struct Trickle<'a>(&'a [u8], usize);
+    impl Read for Trickle<'_> {
+        fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.0.len().min(self.1).min(out.len());
+            out[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn lines_split_across_reads_are_joined() {
+        let text = b"first line\r\nsecond\nthird line here\nlast";
+        for step in 1..text.len() {
+            let mut c = Collect::default();
+            let st = scan("x", Trickle(text, step), &mut [&mut c]).unwrap();
+            assert_eq!(st.lines, 4, "step {step}");
+            assert_eq!(st.bytes, text.len() as u64);
+            let got: Vec<&[u8]> = c.0.iter().map(|(_, l)| l.as_slice()).collect();
+            assert_eq!(
+                got,
+                vec![&b"first line"[..], b"second", b"third line here", b"last"],
+                "step {step}"
+            );
+        }
+    }
+
+    #[test]
+    fn overlong_line_is_cut_and_the_rest_reported() {
+        let mut text = vec![b'x'; MAX_LINE + CHUNK + 10];
+        text.extend_from_slice(b"\nnext\n");
+        let mut c = Collect::default();
+        let st = scan("x", &text[..], &mut [&mut c]).unwrap();
+        assert_eq!(st.lines, 2);
+        assert_eq!(c.0[0].1.len(), MAX_LINE);
+        assert_eq!(c.0[1], (2, b"next".to_vec()));
+        let dropped: usize = c.1.iter().map(|(_, n)| n).sum();
+        assert_eq!(dropped, CHUNK + 10);
+        assert!(c.1.iter().all(|(n, _)| *n == 1));
     }
 }
