@@ -1,13 +1,36 @@
 //! Build-log diagnostics: script-compatible raw counts, distinct
 //! diagnostics by kind, and the log excerpt, in one streaming pass.
 //!
-//! [`Engine`] is a [`LineSink`]; [`Engine::finish`] gives a [`DiagReport`].
+//! [`Engine`] is a [`LineSink`](crate::logscan::LineSink);
+//! [`Engine::finish`] gives a [`DiagReport`]. The parts:
+//!
+//! - [`patterns`]: the table of line shapes (gcc/clang, GNU ld, ld.lld,
+//!   assembler, make/kbuild, Kconfig, modpost, objtool, dtc, rustc, sparse,
+//!   environment failures, summaries and tool chatter);
+//! - [`normalize`]: the raw counter and what makes two printings of one
+//!   diagnostic equal (paths, quotes, option suffixes, offsets);
+//! - [`engine`]: the pass itself, ktest steps and runs, blocks and context;
+//! - [`excerpt`]: bounded excerpt material and its rendering.
+//!
+//! Counting conventions (harvest.md §4): `warnings_raw`/`errors_raw` are
+//! `grep -c -i 'warning:'`/`'error:'` over the whole file; the distinct
+//! counts describe the last ktest run (compiler and other build kinds from
+//! its last build step, Kconfig from all its steps); summaries and context
+//! lines never count; a make `*** [...] Error N` (or make's own error)
+//! counts, as kind `make`, only when no other error and no environment
+//! failure explains the failure.
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::logscan::LineSink;
+mod engine;
+mod excerpt;
+mod normalize;
+mod patterns;
+
+pub use engine::Engine;
+pub use excerpt::LIMIT as EXCERPT_LIMIT;
 
 /// Severity of a diagnostic.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -34,6 +57,29 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// Number of kinds.
+    pub const COUNT: usize = 10;
+
+    /// Every kind, in report order.
+    pub const ALL: [Kind; Kind::COUNT] = [
+        Kind::Compiler,
+        Kind::Linker,
+        Kind::Assembler,
+        Kind::Modpost,
+        Kind::Objtool,
+        Kind::Kconfig,
+        Kind::Make,
+        Kind::Rust,
+        Kind::Dtc,
+        Kind::Other,
+    ];
+
+    /// Position in [`Kind::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The name used in `warnings_by_kind` / `errors_by_kind`.
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Compiler => "compiler",
@@ -91,13 +137,16 @@ pub struct DiagReport {
     /// Distinct warnings / errors, every kind (Kconfig included).
     pub warnings: u64,
     pub errors: u64,
+    /// Distinct counts per kind name (only kinds with a non-zero count).
     pub warnings_by_kind: BTreeMap<String, u64>,
     pub errors_by_kind: BTreeMap<String, u64>,
-    /// Distinct diagnostics in order of first appearance (capped).
+    /// Distinct diagnostics in order of first appearance (at most 500; the
+    /// counts above include those beyond).
     pub diagnostics: Vec<Diagnostic>,
     /// Lines that point at the environment rather than the code
     /// (`No space left on device`, `command not found`/`Error 127`,
-    /// `Killed`, `Error 137`, `Segmentation fault` of a tool).
+    /// `Killed`, `Error 137`, `Segmentation fault` of a tool), distinct,
+    /// from the same step as the distinct counts. Never counted as errors.
     pub environment_failures: Vec<String>,
     /// make recipe-failure lines (`make[N]: *** [...] Error N`) of the build.
     pub make_failures: Vec<String>,
@@ -109,61 +158,30 @@ pub struct DiagReport {
 
 #[derive(Clone, Debug, Default)]
 struct Excerpts {
-    tail: Vec<String>,
+    fail: Option<String>,
+    warnings: Option<String>,
+    tail: Option<String>,
 }
 
 impl DiagReport {
-    /// The excerpt of the requested kind: at most 16384 characters, no NUL,
-    /// cut on line boundaries; `None` when there is nothing to show.
+    /// The excerpt of the requested kind: at most [`EXCERPT_LIMIT`]
+    /// characters, no NUL, cut on line boundaries, most relevant first;
+    /// `None` when there is nothing to show.
+    ///
+    /// - `Fail`: the first error's block with its context through the make
+    ///   failure lines, then the other distinct errors (falls back to
+    ///   `Tail` when the log shows no error at all);
+    /// - `Warnings`: each distinct warning with its context and caret lines;
+    /// - `Tail`: environment failures, then the last lines of the log.
     pub fn excerpt(&self, kind: ExcerptKind) -> Option<String> {
-        let text = match kind {
-            ExcerptKind::Fail | ExcerptKind::Warnings | ExcerptKind::Tail => {
-                self.excerpts.tail.join("\n")
-            }
-        };
-        if text.is_empty() {
-            None
-        } else {
-            Some(text.chars().filter(|c| *c != '\0').take(16384).collect())
-        }
-    }
-}
-
-/// The streaming diagnostics engine.
-#[derive(Default)]
-pub struct Engine {
-    report: DiagReport,
-}
-
-impl Engine {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    pub fn finish(self) -> DiagReport {
-        self.report
-    }
-}
-
-fn contains_ci(hay: &[u8], needle: &[u8]) -> bool {
-    hay.windows(needle.len())
-        .any(|w| w.eq_ignore_ascii_case(needle))
-}
-
-impl LineSink for Engine {
-    fn line(&mut self, lineno: u64, line: &[u8]) {
-        self.report.lines = lineno;
-        self.report.bytes += line.len() as u64 + 1;
-        if contains_ci(line, b"warning:") {
-            self.report.warnings_raw += 1;
-        }
-        if contains_ci(line, b"error:") {
-            self.report.errors_raw += 1;
-        }
-        let t = &mut self.report.excerpts.tail;
-        t.push(String::from_utf8_lossy(line).into_owned());
-        if t.len() > 40 {
-            t.remove(0);
+        match kind {
+            ExcerptKind::Fail => self
+                .excerpts
+                .fail
+                .clone()
+                .or_else(|| self.excerpts.tail.clone()),
+            ExcerptKind::Warnings => self.excerpts.warnings.clone(),
+            ExcerptKind::Tail => self.excerpts.tail.clone(),
         }
     }
 }

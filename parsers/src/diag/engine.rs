@@ -1,0 +1,1223 @@
+//! The streaming engine: one pass, bounded memory.
+//!
+//! Per line: the raw counter ([`raw_hits`]), then, only for lines that can
+//! matter (a `:` in them, or inside a diagnostic's block), the rule table.
+//! [`Engine::lines`] skips the other lines at memory speed.
+//!
+//! Scopes. A ktest log is a sequence of runs (`STARTING AUTOMATED TESTS`),
+//! each a sequence of steps framed by `<MAKE_CMD> <args> ... <output>`.
+//! Distinct diagnostics describe the last run only: compiler, linker and
+//! every other non-Kconfig kind come from the last build step (the make
+//! that is neither mrproper nor a `*config` target), Kconfig diagnostics
+//! from every step of the run. A log without ktest framing is one step.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::LazyLock;
+
+use memchr::memmem;
+
+use super::excerpt::{
+    excerpt_line, render, render_tail, BlockStore, Region, StoredBlock, Stores, TailWindow,
+    MAX_BLOCK_LINES, MAX_EXCERPT_LINE,
+};
+use super::normalize::{
+    display, is_temp_file, is_temp_object, key_hash, message_key, raw_hits, strip_ansi,
+    strip_timestamp, Roots,
+};
+use super::patterns::{is_progress, plausible, severity_word, Classifier, Hit, Role, Sev};
+use super::{DiagReport, Diagnostic, Excerpts, Kind, Severity};
+use crate::logscan::{LineSink, ScanStats};
+
+/// Distinct diagnostics listed in the report (the counts go on).
+const MAX_LISTED: usize = 500;
+/// Environment-failure and make-failure lines kept.
+const MAX_FAILURE_LINES: usize = 100;
+/// Context lines kept before a head.
+const MAX_CONTEXT: usize = 16;
+/// Context older than this many lines is not attached to a head.
+const CONTEXT_REACH: u64 = 40;
+/// Progress lines after which an open block is closed.
+const BLOCK_PROGRESS_LIMIT: u32 = 8;
+/// Lines of a ktest options dump before it is assumed to have ended.
+const MAX_OPTIONS: u32 = 5000;
+/// Recent candidate lines remembered for a make failure with no diagnostic.
+const RING: usize = 8;
+
+/// Distinct diagnostics of one kind family, keyed by hash.
+#[derive(Default)]
+struct Distinct {
+    index: HashMap<u64, u32>,
+    list: Vec<Diagnostic>,
+    warnings: [u64; Kind::COUNT],
+    errors: [u64; Kind::COUNT],
+}
+
+impl Distinct {
+    /// Count one occurrence; true if the key is new.
+    fn insert(&mut self, key: u64, make: impl FnOnce() -> Diagnostic) -> bool {
+        if let Some(&i) = self.index.get(&key) {
+            if let Some(d) = self.list.get_mut(i as usize) {
+                d.occurrences += 1;
+            }
+            return false;
+        }
+        let d = make();
+        match d.severity {
+            Severity::Warning => self.warnings[d.kind.index()] += 1,
+            Severity::Error => self.errors[d.kind.index()] += 1,
+        }
+        let i = if self.list.len() < MAX_LISTED {
+            self.list.push(d);
+            (self.list.len() - 1) as u32
+        } else {
+            u32::MAX
+        };
+        self.index.insert(key, i);
+        true
+    }
+
+    fn errors(&self) -> u64 {
+        self.errors.iter().sum()
+    }
+
+    fn clear(&mut self) {
+        self.index.clear();
+        self.list.clear();
+        self.warnings = [0; Kind::COUNT];
+        self.errors = [0; Kind::COUNT];
+    }
+}
+
+/// Lines kept once each, in order, up to a cap.
+#[derive(Default)]
+struct LineSet {
+    seen: HashSet<u64>,
+    lines: Vec<(u64, String)>,
+}
+
+impl LineSet {
+    fn add(&mut self, lineno: u64, key: u64, text: impl FnOnce() -> String) -> bool {
+        if self.lines.len() >= MAX_FAILURE_LINES || !self.seen.insert(key) {
+            return false;
+        }
+        self.lines.push((lineno, text()));
+        true
+    }
+
+    fn clear(&mut self) {
+        self.seen.clear();
+        self.lines.clear();
+    }
+}
+
+/// A `make: *** [...] Error N` line.
+struct Recipe {
+    lineno: u64,
+    target: String,
+    /// `Error 2` from a sub-make is a consequence of a failure below.
+    submake: bool,
+    env: bool,
+    text: String,
+}
+
+/// What one step (or run, for Kconfig) produced.
+#[derive(Default)]
+struct Scope {
+    diags: Distinct,
+    make_errors: Distinct,
+    make_error_lines: LineSet,
+    recipes: Vec<Recipe>,
+    recipe_keys: HashSet<u64>,
+    env: LineSet,
+    stores: Stores,
+    region: Region,
+    /// Candidate lines seen before the first make failure, when no error
+    /// diagnostic explained it.
+    pre_failure: Option<Vec<String>>,
+    /// A step of this scope was seen in the current run.
+    used: bool,
+}
+
+impl Scope {
+    /// Empty, keeping allocations (a log can hold thousands of runs).
+    fn reset(&mut self) {
+        let Scope {
+            diags,
+            make_errors,
+            make_error_lines,
+            recipes,
+            recipe_keys,
+            env,
+            stores,
+            region,
+            pre_failure,
+            used,
+        } = self;
+        diags.clear();
+        make_errors.clear();
+        make_error_lines.clear();
+        recipes.clear();
+        recipe_keys.clear();
+        env.clear();
+        *stores = Stores::default();
+        *region = Region::default();
+        *pre_failure = None;
+        *used = false;
+    }
+}
+
+/// A diagnostic whose location comes later (rustc's ` --> `).
+struct Deferred {
+    severity: Severity,
+    message: String,
+    code: bool,
+    lineno: u64,
+}
+
+/// The diagnostic being printed: its head and the lines that belong to it.
+struct Block {
+    kind: Kind,
+    severity: Severity,
+    head_line: u64,
+    /// C-family head: the next line may be a raw source echo.
+    c_like: bool,
+    lld: bool,
+    kconfig_unmet: bool,
+    rust: bool,
+    /// Continuation lines so far.
+    after_head: u32,
+    progress_run: u32,
+    /// Keep the text (first occurrence and budget left).
+    store: bool,
+    lines: Vec<String>,
+    deferred: Option<Deferred>,
+    rust_loc: Option<(String, Option<u32>, Option<u32>)>,
+}
+
+/// Byte-level state for a line longer than [`crate::logscan::MAX_LINE`].
+#[derive(Default)]
+struct Overflow {
+    lineno: u64,
+    head: Vec<u8>,
+    tail: Vec<u8>,
+    warning: bool,
+    error: bool,
+}
+
+/// Kind of a ktest step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Step {
+    Config,
+    Build,
+    Other,
+}
+
+/// The streaming diagnostics engine.
+pub struct Engine {
+    report: DiagReport,
+    classifier: Classifier,
+    // Run and step state.
+    in_options: bool,
+    options_lines: u32,
+    make_cmd: Option<Vec<u8>>,
+    roots: Roots,
+    pre: Scope,
+    build: Option<Scope>,
+    in_build: bool,
+    kconfig: Scope,
+    // Line context.
+    /// Raw context lines waiting for the next head.
+    context: Vec<Vec<u8>>,
+    context_last: u64,
+    asm_file: Option<(u64, String)>,
+    ld_object: Option<(u64, String)>,
+    block: Option<Block>,
+    ring: VecDeque<Vec<u8>>,
+    tail: TailWindow,
+    overflow: Overflow,
+}
+
+impl Default for Engine {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Engine {
+    pub fn new() -> Self {
+        Engine {
+            report: DiagReport::default(),
+            classifier: Classifier::default(),
+            in_options: false,
+            options_lines: 0,
+            make_cmd: None,
+            roots: Roots::default(),
+            pre: Scope::default(),
+            build: None,
+            in_build: false,
+            kconfig: Scope::default(),
+            context: Vec::new(),
+            context_last: 0,
+            asm_file: None,
+            ld_object: None,
+            block: None,
+            ring: VecDeque::new(),
+            tail: TailWindow::default(),
+            overflow: Overflow::default(),
+        }
+    }
+
+    fn scope(&mut self) -> &mut Scope {
+        match &mut self.build {
+            Some(b) if self.in_build => b,
+            _ => &mut self.pre,
+        }
+    }
+
+    fn scope_ref(&self) -> &Scope {
+        match &self.build {
+            Some(b) if self.in_build => b,
+            _ => &self.pre,
+        }
+    }
+
+    /// Lines that [`Engine::lines`] cannot skip even without a trigger.
+    #[inline]
+    fn needs_every_line(&self) -> bool {
+        self.in_options || self.block.is_some() || self.scope_ref().region.is_open()
+    }
+
+    /// One line with its raw-count verdict.
+    fn process(&mut self, lineno: u64, raw: &[u8], extra: (bool, bool)) {
+        let (w, e) = raw_hits(raw);
+        self.report.warnings_raw += u64::from(w || extra.0);
+        self.report.errors_raw += u64::from(e || extra.1);
+        self.handle(lineno, raw, true);
+    }
+
+    fn handle(&mut self, lineno: u64, raw: &[u8], frames: bool) {
+        let line = strip_timestamp(raw);
+        if self.in_options {
+            self.option_line(line);
+            return;
+        }
+        if line.starts_with(b"STARTING AUTOMATED TESTS") {
+            self.new_run();
+            return;
+        }
+        if line.trim_ascii_end() == b"DEFAULT OPTIONS:" {
+            // Printed right after `STARTING AUTOMATED TESTS` by every
+            // ktest run (the fast path only looks at lines with a colon).
+            self.new_run();
+            self.in_options = true;
+            self.options_lines = 0;
+            return;
+        }
+        let has_colon = memchr::memchr(b':', line).is_some();
+        // A ktest step starts with `<MAKE_CMD> <args> ... ` glued to the
+        // command's first output line, which with `O=` is make's
+        // `Entering directory` (a colon); a step printing nothing at all
+        // changes nothing that is counted.
+        if frames && has_colon {
+            if let Some((step, rest)) = self.frame(line) {
+                self.enter_step(step);
+                if !rest.is_empty() {
+                    self.handle(lineno, rest, false);
+                }
+                return;
+            }
+        }
+        if !has_colon && !self.needs_every_line() && !line.starts_with(b"*** ") {
+            return;
+        }
+        let line = strip_ansi(line);
+        self.classify_line(lineno, &line);
+    }
+
+    fn classify_line(&mut self, lineno: u64, line: &[u8]) {
+        let progress = is_progress(line);
+        if !progress && self.scope_ref().region.is_open() && !line.trim_ascii().is_empty() {
+            let l = excerpt_line(line);
+            self.scope().region.push(lineno, l);
+        }
+        if let Some(b) = &mut self.block {
+            if progress {
+                b.progress_run += 1;
+                if b.progress_run > BLOCK_PROGRESS_LIMIT {
+                    self.close_block();
+                }
+                return;
+            }
+            b.progress_run = 0;
+            if continues(b, line) {
+                push_block_line(b, line);
+                return;
+            }
+        } else if progress {
+            return;
+        }
+        if line.starts_with(b"make") {
+            if let Some(dir) = make_directory(line) {
+                // `make[N]: Entering directory '<dir>'`: a path prefix to
+                // strip; neither a diagnostic nor the end of a block.
+                if let Some(d) = dir {
+                    self.roots.add(d);
+                }
+                return;
+            }
+        }
+        let hit = self.classifier.classify(line);
+        if hit.is_some() || (plausible(line) && memchr::memchr(b':', line).is_some()) {
+            // `tool: message` lines: context for a make failure that no
+            // diagnostic explains (`mv: cannot stat ...`).
+            self.remember(line);
+        }
+        let Some(hit) = hit else {
+            if let Some(b) = &mut self.block {
+                if b.c_like && b.after_head == 0 {
+                    // The raw source line older gcc echoes after a head.
+                    push_block_line(b, line);
+                    return;
+                }
+            }
+            self.close_block();
+            return;
+        };
+        match hit.rule.role {
+            Role::Note => {
+                if let Some(b) = &mut self.block {
+                    if hit.rule.name == "rust-location" && b.rust_loc.is_none() {
+                        if let Some(f) = hit.get("file") {
+                            b.rust_loc = Some((
+                                self.roots.path(f),
+                                number(hit.get("line")),
+                                number(hit.get("col")),
+                            ));
+                        }
+                    }
+                    push_block_line(b, line);
+                }
+            }
+            Role::Summary => {
+                if let Some(b) = &mut self.block {
+                    push_block_line(b, line);
+                }
+            }
+            Role::Chatter => self.close_block(),
+            Role::Context => {
+                self.close_block();
+                self.add_context(lineno, line, &hit);
+            }
+            Role::AsmHeader => {
+                self.close_block();
+                self.context.clear();
+                self.add_context(lineno, line, &hit);
+                if let Some(f) = hit.get("file") {
+                    self.asm_file = Some((lineno, self.roots.path(f)));
+                }
+            }
+            Role::Head | Role::HeadLocLater => {
+                if let Some(b) = &mut self.block {
+                    if b.c_like && b.after_head == 0 && hit.rule.role == Role::HeadLocLater {
+                        // `error: /* label */` echoed from the source.
+                        push_block_line(b, line);
+                        return;
+                    }
+                }
+                self.close_block();
+                self.head(lineno, line, &hit);
+            }
+            Role::MakeFailure => {
+                self.close_block();
+                self.make_failure(lineno, line, &hit);
+            }
+            Role::MakeError => {
+                self.close_block();
+                let msg = hit.get("msg").map(display).unwrap_or_default();
+                let key = key_hash(("make", message_key(&msg)));
+                let d = Diagnostic {
+                    kind: Kind::Make,
+                    severity: Severity::Error,
+                    file: None,
+                    line: None,
+                    column: None,
+                    message: msg,
+                    occurrences: 1,
+                    first_line: lineno,
+                };
+                let scope = self.scope();
+                scope.make_errors.insert(key, || d);
+                scope
+                    .make_error_lines
+                    .add(lineno, key, || excerpt_line(line));
+            }
+            Role::Env => {
+                self.close_block();
+                let key = key_hash(excerpt_line(line));
+                self.scope().env.add(lineno, key, || excerpt_line(line));
+            }
+        }
+    }
+
+    /// Keep a recent candidate line (context for a bare make failure).
+    /// Raw bytes in recycled buffers: most are never shown.
+    fn remember(&mut self, line: &[u8]) {
+        let mut buf = if self.ring.len() == RING {
+            self.ring.pop_front().unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        buf.clear();
+        buf.extend_from_slice(&line[..line.len().min(4 * MAX_EXCERPT_LINE)]);
+        self.ring.push_back(buf);
+    }
+
+    fn add_context(&mut self, lineno: u64, line: &[u8], hit: &Hit<'_>) {
+        let chain_start = hit.rule.name == "cc-context-include" && line.starts_with(b"In file");
+        let stale = lineno.saturating_sub(self.context_last) > CONTEXT_REACH;
+        if chain_start || stale || hit.rule.name == "ld-context-function" {
+            self.context.clear();
+        }
+        if hit.rule.name == "ld-context-function" {
+            if let Some(f) = hit.get("file") {
+                self.ld_object = Some((lineno, self.roots.path(f)));
+            }
+        }
+        if self.context.len() < MAX_CONTEXT {
+            self.context
+                .push(line[..line.len().min(4 * MAX_EXCERPT_LINE)].to_vec());
+        }
+        self.context_last = lineno;
+    }
+
+    fn take_context(&mut self, lineno: u64) -> Vec<Vec<u8>> {
+        if lineno.saturating_sub(self.context_last) > CONTEXT_REACH {
+            self.context.clear();
+        }
+        std::mem::take(&mut self.context)
+    }
+
+    /// A diagnostic head.
+    fn head(&mut self, lineno: u64, line: &[u8], hit: &Hit<'_>) {
+        let rule = hit.rule;
+        let severity = match rule.severity {
+            Sev::Warning => Severity::Warning,
+            Sev::Error | Sev::None => Severity::Error,
+            Sev::Captured => hit
+                .get("sev")
+                .and_then(severity_word)
+                .unwrap_or(Severity::Error),
+        };
+        let raw_msg = hit.get("msg").unwrap_or_default();
+        let mut message = display(raw_msg);
+        if let Some(check) = hit.get("check") {
+            message = format!("{}: {message}", String::from_utf8_lossy(check));
+        }
+        let file = hit.get("file");
+        let kind = refine_kind(rule.name, rule.kind, file, hit.get("tool"), &message);
+        let mut path = file.map(|f| self.roots.path(f));
+        match rule.name {
+            "binutils" if file.is_some_and(is_temp_object) => path = None,
+            "as-diag" if path.as_deref().is_some_and(is_temp_file) => {
+                if let Some((l, f)) = &self.asm_file {
+                    if lineno.saturating_sub(*l) <= CONTEXT_REACH * 10 {
+                        path = Some(f.clone());
+                    }
+                }
+            }
+            "ld-located" => {
+                // The object named by `ld: <object>: in function ...`
+                // beats the bare source name, unless it is a temporary.
+                if let Some((l, f)) = &self.ld_object {
+                    if lineno.saturating_sub(*l) <= 4 && !is_temp_file(f) {
+                        path = Some(f.clone());
+                    }
+                }
+            }
+            _ => {}
+        }
+        let line_no = number(hit.get("line"));
+        let col = number(hit.get("col"));
+        let context = self.take_context(lineno);
+        let starts_region = severity == Severity::Error
+            && self.scope_ref().region.state == super::excerpt::RegionState::NotStarted;
+        let deferred = rule.role == Role::HeadLocLater;
+        let store = if deferred {
+            true
+        } else {
+            self.insert(Diagnostic {
+                kind,
+                severity,
+                file: path,
+                line: line_no,
+                column: col,
+                message: message.clone(),
+                occurrences: 1,
+                first_line: lineno,
+            })
+        };
+        // Text only for what is shown: a new diagnostic, the first error.
+        let lines: Vec<String> = if store || starts_region {
+            context
+                .iter()
+                .map(|l| excerpt_line(l))
+                .chain(std::iter::once(excerpt_line(line)))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        if starts_region {
+            self.scope().region.start(lineno, lines.clone());
+        }
+        self.block = Some(Block {
+            kind,
+            severity,
+            head_line: lineno,
+            c_like: matches!(rule.name, "cc-diag" | "as-diag"),
+            lld: rule.name == "ld-lld",
+            kconfig_unmet: rule.name == "kconfig-unmet",
+            rust: deferred,
+            after_head: 0,
+            progress_run: 0,
+            store,
+            lines: if store { lines } else { Vec::new() },
+            deferred: deferred.then(|| Deferred {
+                severity,
+                message,
+                code: hit.get("code").is_some(),
+                lineno,
+            }),
+            rust_loc: None,
+        });
+    }
+
+    /// Count a diagnostic in its scope; true if it is new and its block
+    /// text should be kept.
+    fn insert(&mut self, d: Diagnostic) -> bool {
+        let mut message = message_key(&d.message);
+        if d.kind == Kind::Linker {
+            // `multiple definition of `x'; <other object>: first defined
+            // here`: the other object is often a temporary file.
+            if let Some(i) = message.find("; ") {
+                message.truncate(i);
+            }
+        }
+        let key = key_hash((d.kind, d.severity, &d.file, d.line, d.column, message));
+        let severity = d.severity;
+        let scope = if d.kind == Kind::Kconfig {
+            &mut self.kconfig
+        } else {
+            self.scope()
+        };
+        let new = scope.diags.insert(key, || d);
+        new && scope.stores.for_severity(severity).has_room()
+    }
+
+    fn close_block(&mut self) {
+        let Some(mut b) = self.block.take() else {
+            return;
+        };
+        if let Some(def) = b.deferred.take() {
+            let (file, line, column) = match b.rust_loc.take() {
+                Some((f, l, c)) => (Some(f), l, c),
+                None => (None, None, None),
+            };
+            let kind = if file.is_some() || def.code {
+                Kind::Rust
+            } else {
+                Kind::Other
+            };
+            b.kind = kind;
+            let d = Diagnostic {
+                kind,
+                severity: def.severity,
+                file,
+                line,
+                column,
+                message: def.message,
+                occurrences: 1,
+                first_line: def.lineno,
+            };
+            b.store = self.insert(d);
+        }
+        if !b.store || b.lines.is_empty() {
+            return;
+        }
+        let stored = StoredBlock {
+            head_line: b.head_line,
+            lines: b.lines,
+        };
+        let scope = if b.kind == Kind::Kconfig {
+            &mut self.kconfig
+        } else {
+            self.scope()
+        };
+        scope.stores.for_severity(b.severity).push(stored);
+    }
+
+    fn make_failure(&mut self, lineno: u64, line: &[u8], hit: &Hit<'_>) {
+        let code: Option<u32> = number(hit.get("code"));
+        let what = hit.get("msg").unwrap_or_default();
+        let env = match code {
+            Some(c) => matches!(c, 126 | 127 | 130 | 134 | 135 | 137 | 139 | 143),
+            None => !what.starts_with(b"Error"),
+        };
+        let target = hit.get("target").map(display).unwrap_or_default();
+        let text = excerpt_line(line);
+        let key = key_hash(&text);
+        let first = {
+            let s = self.scope_ref();
+            s.recipes.is_empty() && s.stores.errors.is_empty() && s.region.lines.is_empty()
+        };
+        let ring: Vec<String> = if first {
+            self.ring.iter().map(|l| excerpt_line(l)).collect()
+        } else {
+            Vec::new()
+        };
+        let scope = self.scope();
+        if scope.region.is_open() {
+            scope.region.close();
+        }
+        if first {
+            // Lines before the failure, minus the failure line itself.
+            let mut pre = ring;
+            if pre.last() == Some(&text) {
+                pre.pop();
+            }
+            scope.pre_failure = Some(pre);
+        }
+        if env {
+            scope.env.add(lineno, key, || text.clone());
+        }
+        if scope.recipes.len() < MAX_FAILURE_LINES && scope.recipe_keys.insert(key) {
+            scope.recipes.push(Recipe {
+                lineno,
+                submake: code == Some(2),
+                env,
+                target,
+                text,
+            });
+        }
+    }
+
+    /// A line of ktest's options dump (`DEFAULT OPTIONS:` .. `RUNNING TEST`).
+    fn option_line(&mut self, line: &[u8]) {
+        self.options_lines += 1;
+        if line.starts_with(b"RUNNING TEST") || self.options_lines > MAX_OPTIONS {
+            self.in_options = false;
+            return;
+        }
+        if matches!(line.first(), Some(b'M' | b'B' | b'O')) {
+            self.option_kv(line);
+        }
+    }
+
+    /// The whole options dump at once when its end is in `text`: returns
+    /// where the `RUNNING TEST` line starts (still to be processed).
+    /// Same effect as [`Engine::option_line`] on each line.
+    fn options_block(&mut self, text: &[u8]) -> Option<usize> {
+        let mut from = 0;
+        let end = loop {
+            let at = from + RUNNING.find(&text[from..])?;
+            if at == 0 || text[at - 1] == b'\n' {
+                break at;
+            }
+            from = at + 1;
+        };
+        let region = &text[..end];
+        let n = memchr::memchr_iter(b'\n', region).count() as u32;
+        if self.options_lines + n >= MAX_OPTIONS {
+            return None;
+        }
+        self.options_lines += n;
+        let mut start = 0;
+        for nl in memchr::memchr_iter(b'\n', region) {
+            let raw = &region[start..nl];
+            start = nl + 1;
+            let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+            let (w, e) = raw_hits(raw);
+            self.report.warnings_raw += u64::from(w);
+            self.report.errors_raw += u64::from(e);
+            let line = strip_timestamp(raw);
+            if matches!(line.first(), Some(b'M' | b'B' | b'O')) {
+                self.option_kv(line);
+            }
+        }
+        Some(end)
+    }
+
+    /// `MAKE_CMD = ...`, `BUILD_DIR = ...`, `OUTPUT_DIR = ...`.
+    fn option_kv(&mut self, line: &[u8]) {
+        let Some(eq) = OPTION_EQ.find(line) else {
+            return;
+        };
+        let key = &line[..eq];
+        let key = key.split(|&b| b == b'[').next().unwrap_or(key);
+        let value = line[eq + 3..].trim_ascii();
+        match key {
+            b"MAKE_CMD" if value.len() >= 4 => self.make_cmd = Some(value.to_vec()),
+            b"BUILD_DIR" | b"OUTPUT_DIR" => self.roots.add(value),
+            _ => {}
+        }
+    }
+
+    /// `<MAKE_CMD> <args> ... <first output line>`: the step and the rest.
+    fn frame<'a>(&self, line: &'a [u8]) -> Option<(Step, &'a [u8])> {
+        let mc = self.make_cmd.as_deref()?;
+        let rest = line.strip_prefix(mc)?;
+        if !rest.starts_with(b" ") {
+            return None;
+        }
+        let pos = FRAME_SEP.find(rest)?;
+        let mut step = Step::Build;
+        for tok in rest[..pos].split(|b| b.is_ascii_whitespace()) {
+            if tok.is_empty() || tok.starts_with(b"-") || tok.contains(&b'=') {
+                continue;
+            }
+            if matches!(tok, b"mrproper" | b"clean" | b"distclean") || tok.ends_with(b"config") {
+                step = Step::Config;
+            } else if tok.ends_with(b"install") {
+                step = Step::Other;
+            }
+        }
+        Some((step, &rest[pos + 5..]))
+    }
+
+    fn enter_step(&mut self, step: Step) {
+        self.close_block();
+        self.context.clear();
+        self.scope().region.close();
+        match step {
+            Step::Build => {
+                match &mut self.build {
+                    Some(b) => b.reset(),
+                    None => self.build = Some(Scope::default()),
+                }
+                if let Some(b) = &mut self.build {
+                    b.used = true;
+                }
+                self.in_build = true;
+            }
+            Step::Config => self.in_build = false,
+            Step::Other => {}
+        }
+    }
+
+    /// `STARTING AUTOMATED TESTS`: distinct results describe the last run.
+    fn new_run(&mut self) {
+        self.block = None;
+        self.in_options = false;
+        self.make_cmd = None;
+        self.roots.clear();
+        self.pre.reset();
+        if let Some(b) = &mut self.build {
+            b.reset();
+        }
+        self.in_build = false;
+        self.kconfig.reset();
+        self.context.clear();
+        self.asm_file = None;
+        self.ld_object = None;
+        self.ring.clear();
+    }
+
+    /// The result of the pass.
+    pub fn finish(mut self) -> DiagReport {
+        self.close_block();
+        let kconfig = std::mem::take(&mut self.kconfig);
+        let counted = match self.build.take() {
+            Some(b) if b.used => b,
+            _ => std::mem::take(&mut self.pre),
+        };
+        let mut report = self.report;
+
+        // Make's own errors count only when nothing else explains the
+        // failure (harvest.md §4).
+        let explained =
+            counted.diags.errors() + kconfig.diags.errors() > 0 || !counted.env.lines.is_empty();
+        let make = if explained {
+            Distinct::default()
+        } else {
+            make_diagnostics(&counted)
+        };
+
+        let mut listed: Vec<Diagnostic> = Vec::new();
+        for set in [&counted.diags, &kconfig.diags, &make] {
+            for k in Kind::ALL {
+                let (w, e) = (set.warnings[k.index()], set.errors[k.index()]);
+                report.warnings += w;
+                report.errors += e;
+                if w > 0 {
+                    *report
+                        .warnings_by_kind
+                        .entry(k.as_str().into())
+                        .or_default() += w;
+                }
+                if e > 0 {
+                    *report.errors_by_kind.entry(k.as_str().into()).or_default() += e;
+                }
+            }
+            listed.extend(set.list.iter().cloned());
+        }
+        listed.sort_by_key(|d| d.first_line);
+        listed.truncate(MAX_LISTED);
+        report.diagnostics = listed;
+        report.environment_failures = counted.env.lines.iter().map(|(_, l)| l.clone()).collect();
+        report.make_failures = counted.recipes.iter().map(|r| r.text.clone()).collect();
+        report.excerpts = excerpts(&counted, &kconfig, &self.tail);
+        report
+    }
+}
+
+/// The make-kind errors of a failure nothing else explains: make's own
+/// errors (`No rule to make target`, `*** ... Stop.`) if any, else the
+/// innermost recipe failures.
+fn make_diagnostics(scope: &Scope) -> Distinct {
+    if scope.make_errors.errors() > 0 {
+        let mut d = Distinct {
+            list: scope.make_errors.list.clone(),
+            ..Distinct::default()
+        };
+        d.errors[Kind::Make.index()] = scope.make_errors.errors();
+        return d;
+    }
+    let roots: Vec<&Recipe> = scope
+        .recipes
+        .iter()
+        .filter(|r| !r.submake && !r.env)
+        .collect();
+    let chosen: Vec<&Recipe> = if roots.is_empty() {
+        scope.recipes.iter().filter(|r| !r.env).take(1).collect()
+    } else {
+        roots
+    };
+    let mut d = Distinct::default();
+    for r in chosen {
+        let message = r
+            .text
+            .split_once("*** ")
+            .map(|(_, m)| m.to_string())
+            .unwrap_or_else(|| r.text.clone());
+        d.insert(key_hash(("recipe", &r.target)), || Diagnostic {
+            kind: Kind::Make,
+            severity: Severity::Error,
+            file: None,
+            line: None,
+            column: None,
+            message,
+            occurrences: 1,
+            first_line: r.lineno,
+        });
+    }
+    d
+}
+
+/// Build the three excerpts.
+fn excerpts(counted: &Scope, kconfig: &Scope, tail: &TailWindow) -> Excerpts {
+    let env: Vec<String> = counted.env.lines.iter().map(|(_, l)| l.clone()).collect();
+    let mut fail: Vec<String> = Vec::new();
+    let region = &counted.region;
+    let make_lines = || {
+        let mut v: Vec<(u64, &String)> = counted
+            .make_error_lines
+            .lines
+            .iter()
+            .map(|(n, l)| (*n, l))
+            .chain(counted.recipes.iter().map(|r| (r.lineno, &r.text)))
+            .collect();
+        v.sort_by_key(|(n, _)| *n);
+        v
+    };
+    if !region.lines.is_empty() {
+        fail.extend(region.lines.iter().cloned());
+        for b in &counted.stores.errors.blocks {
+            if !region.covers(b.head_line) {
+                fail.extend(b.lines.iter().cloned());
+            }
+        }
+        for (n, l) in make_lines() {
+            if n > region.last {
+                fail.push(l.clone());
+            }
+        }
+    } else if !counted.stores.errors.is_empty() || !kconfig.stores.errors.is_empty() {
+        for b in counted
+            .stores
+            .errors
+            .blocks
+            .iter()
+            .chain(&kconfig.stores.errors.blocks)
+        {
+            fail.extend(b.lines.iter().cloned());
+        }
+        fail.extend(make_lines().into_iter().map(|(_, l)| l.clone()));
+    } else if !counted.recipes.is_empty()
+        || !env.is_empty()
+        || !counted.make_error_lines.lines.is_empty()
+    {
+        if let Some(pre) = &counted.pre_failure {
+            fail.extend(pre.iter().cloned());
+        }
+        fail.extend(make_lines().into_iter().map(|(_, l)| l.clone()));
+    }
+    for l in &env {
+        if !fail.contains(l) {
+            fail.push(l.clone());
+        }
+    }
+    let warnings = blocks_text(&[&counted.stores.warnings, &kconfig.stores.warnings]);
+    let tail_lines = tail.lines();
+    let head: Vec<String> = env
+        .iter()
+        .filter(|l| !tail_lines.contains(l))
+        .cloned()
+        .collect();
+    Excerpts {
+        fail: render(&fail),
+        warnings: render(&warnings),
+        tail: render_tail(&head, &tail_lines),
+    }
+}
+
+fn blocks_text(stores: &[&BlockStore]) -> Vec<String> {
+    stores
+        .iter()
+        .flat_map(|s| s.blocks.iter())
+        .flat_map(|b| b.lines.iter().cloned())
+        .collect()
+}
+
+/// Does `line` continue the open block without being a diagnostic itself?
+fn continues(b: &Block, line: &[u8]) -> bool {
+    let t = line.trim_ascii_start();
+    if t.first() == Some(&b'|') {
+        return true;
+    }
+    let digits = t.iter().take_while(|c| c.is_ascii_digit()).count();
+    if digits > 0 && t[digits..].trim_ascii_start().first() == Some(&b'|') {
+        return true;
+    }
+    if (b.c_like || b.rust) && (t.starts_with(b"^") || t.starts_with(b"~")) {
+        return true;
+    }
+    if b.c_like && t.is_empty() && !line.is_empty() {
+        return true;
+    }
+    if b.lld && line.starts_with(b">>> ") {
+        return true;
+    }
+    if b.kconfig_unmet
+        && (line.starts_with(b"  Depends on")
+            || line.starts_with(b"  Selected by")
+            || line.starts_with(b"  Implied by")
+            || line.starts_with(b"  Visible if")
+            || line.starts_with(b"  - "))
+    {
+        return true;
+    }
+    b.rust && (t.starts_with(b"= ") || t.starts_with(b"::: ") || t == b"...")
+}
+
+static ENTERING: LazyLock<memmem::Finder<'static>> =
+    LazyLock::new(|| memmem::Finder::new(b": Entering directory "));
+static LEAVING: LazyLock<memmem::Finder<'static>> =
+    LazyLock::new(|| memmem::Finder::new(b": Leaving directory "));
+static OPTION_EQ: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new(b" = "));
+static RUNNING: LazyLock<memmem::Finder<'static>> =
+    LazyLock::new(|| memmem::Finder::new(b"RUNNING TEST"));
+static FRAME_SEP: LazyLock<memmem::Finder<'static>> =
+    LazyLock::new(|| memmem::Finder::new(b" ... "));
+
+/// `make[N]: Entering directory '<dir>'` gives `Some(Some(dir))`,
+/// `Leaving directory` gives `Some(None)`, other lines `None`.
+fn make_directory(line: &[u8]) -> Option<Option<&[u8]>> {
+    if let Some(p) = ENTERING.find(line) {
+        let rest = &line[p + 21..];
+        let rest = rest
+            .strip_prefix(b"'")
+            .or_else(|| rest.strip_prefix(b"`"))?;
+        let end = memchr::memchr(b'\'', rest)?;
+        return Some(Some(&rest[..end]));
+    }
+    LEAVING.find(line).map(|_| None)
+}
+
+fn push_block_line(b: &mut Block, line: &[u8]) {
+    b.after_head += 1;
+    if b.store && b.lines.len() < MAX_BLOCK_LINES {
+        b.lines.push(excerpt_line(line));
+    }
+}
+
+fn number(b: Option<&[u8]>) -> Option<u32> {
+    let b = b?;
+    if b.is_empty() || b.len() > 9 {
+        return None;
+    }
+    std::str::from_utf8(b).ok()?.parse().ok()
+}
+
+/// The kind of a diagnostic, from its rule and what the line names.
+fn refine_kind(
+    rule: &str,
+    kind: Kind,
+    file: Option<&[u8]>,
+    tool: Option<&[u8]>,
+    message: &str,
+) -> Kind {
+    match rule {
+        "cc-diag" => {
+            let f = file.unwrap_or_default();
+            if f.ends_with(b".S") || f.ends_with(b".s") {
+                Kind::Assembler
+            } else if f.ends_with(b".rs") {
+                Kind::Rust
+            } else if f.ends_with(b".dts") || f.ends_with(b".dtsi") {
+                Kind::Dtc
+            } else if f.ends_with(b".py") || f.ends_with(b".sh") || f.ends_with(b".pl") {
+                Kind::Other
+            } else {
+                kind
+            }
+        }
+        "binutils" | "tool-diag" => {
+            let t = tool.unwrap_or_default();
+            let base = t.rsplit(|&b| b == b'/').next().unwrap_or(t);
+            if base.ends_with(b"as") && rule == "binutils" {
+                Kind::Assembler
+            } else if rule == "binutils" {
+                Kind::Linker
+            } else if memmem::find(base, b"modpost").is_some() {
+                Kind::Modpost
+            } else if memmem::find(base, b"objtool").is_some() {
+                Kind::Objtool
+            } else if base == b"dtc" {
+                Kind::Dtc
+            } else if base == b"rustc" || base == b"clippy-driver" {
+                Kind::Rust
+            } else {
+                kind
+            }
+        }
+        "upper-diag" => {
+            let m = message.to_ascii_lowercase();
+            if m.contains("modpost") || m.contains("section mismatch") {
+                Kind::Modpost
+            } else if m.contains("objtool") {
+                Kind::Objtool
+            } else {
+                kind
+            }
+        }
+        _ => kind,
+    }
+}
+
+impl LineSink for Engine {
+    fn line(&mut self, lineno: u64, line: &[u8]) {
+        self.report.lines = lineno;
+        self.report.bytes += line.len() as u64 + 1;
+        self.tail.push(line);
+        self.tail.push(b"\n");
+        let mut extra = (false, false);
+        if self.overflow.lineno == lineno && lineno != 0 {
+            let o = std::mem::take(&mut self.overflow);
+            let mut joined = line[line.len().saturating_sub(8)..].to_vec();
+            joined.extend_from_slice(&o.head);
+            let (w, e) = raw_hits(&joined);
+            extra = (o.warning || w, o.error || e);
+        }
+        self.process(lineno, line, extra);
+    }
+
+    /// The fast path: only lines with a `:` (every diagnostic shape, the
+    /// ktest frames and options header) or starting with `*** ` are looked
+    /// at, unless a block, the options dump or the failure region needs
+    /// every line. [`Engine::handle`] ignores exactly the lines skipped
+    /// here, so the result equals feeding every line to `line`.
+    fn lines(&mut self, first_lineno: u64, text: &[u8]) -> u64 {
+        self.report.bytes += text.len() as u64;
+        self.tail.push(text);
+        // `pos`: start of the next line not yet accounted for (its number
+        // is `lineno`); `search`: where to look for the next trigger.
+        let mut pos = 0;
+        let mut search = 0;
+        let mut lineno = first_lineno;
+        while pos < text.len() {
+            if self.in_options {
+                if let Some(end) = self.options_block(&text[pos..]) {
+                    let region = &text[pos..pos + end];
+                    lineno += memchr::memchr_iter(b'\n', region).count() as u64;
+                    pos += end;
+                    search = pos;
+                }
+            }
+            if self.needs_every_line() {
+                let end = memchr::memchr(b'\n', &text[pos..]).map_or(text.len(), |i| pos + i);
+                let l = &text[pos..end];
+                self.process(lineno, l.strip_suffix(b"\r").unwrap_or(l), (false, false));
+                lineno += 1;
+                pos = end + 1;
+                search = pos;
+                continue;
+            }
+            let Some(i) = memchr::memchr2(b':', b'*', &text[search..]) else {
+                lineno += memchr::memchr_iter(b'\n', &text[pos..]).count() as u64;
+                break;
+            };
+            let t = search + i;
+            if text[t] == b'*' {
+                let at_start = t == 0 || text[t - 1] == b'\n';
+                if !(at_start && text[t..].starts_with(b"*** ")) {
+                    // Not a trigger: skip this run of stars.
+                    search = t + text[t..].iter().take_while(|&&b| b == b'*').count();
+                    continue;
+                }
+            }
+            let start = memchr::memrchr(b'\n', &text[pos..t]).map_or(pos, |i| pos + i + 1);
+            lineno += memchr::memchr_iter(b'\n', &text[pos..start]).count() as u64;
+            let end = memchr::memchr(b'\n', &text[t..]).map_or(text.len(), |i| t + i);
+            let l = &text[start..end];
+            self.process(lineno, l.strip_suffix(b"\r").unwrap_or(l), (false, false));
+            lineno += 1;
+            pos = end + 1;
+            search = pos;
+        }
+        self.report.lines = lineno.saturating_sub(1).max(self.report.lines);
+        lineno - first_lineno
+    }
+
+    fn overflow(&mut self, lineno: u64, dropped: &[u8]) {
+        if self.overflow.lineno != lineno {
+            self.overflow = Overflow {
+                lineno,
+                ..Overflow::default()
+            };
+        }
+        let o = &mut self.overflow;
+        if o.head.len() < 8 {
+            let take = (8 - o.head.len()).min(dropped.len());
+            o.head.extend_from_slice(&dropped[..take]);
+        }
+        // Needles may straddle two pieces: check the seam, then the piece.
+        let mut seam = std::mem::take(&mut o.tail);
+        seam.extend_from_slice(&dropped[..dropped.len().min(8)]);
+        let (w1, e1) = raw_hits(&seam);
+        let (w2, e2) = raw_hits(dropped);
+        o.warning |= w1 || w2;
+        o.error |= e1 || e2;
+        if dropped.len() >= 8 {
+            seam.clear();
+            seam.extend_from_slice(&dropped[dropped.len() - 8..]);
+        } else {
+            let keep = seam.len().saturating_sub(8);
+            seam.drain(..keep);
+        }
+        o.tail = seam;
+    }
+
+    fn totals(&mut self, stats: &ScanStats) {
+        self.report.bytes = stats.bytes;
+        self.report.lines = stats.lines;
+    }
+}

@@ -1,0 +1,901 @@
+//! The diagnostic line shapes of a kernel build log, as data.
+//!
+//! Each [`Rule`] names a line shape (inputs-reference §4): its regex, what
+//! the line is to the engine ([`Role`]), and the kind and severity of the
+//! diagnostic it starts. The table is compiled once into one
+//! [`regex::bytes::RegexSet`] plus one [`regex::bytes::Regex`] per rule;
+//! [`classify`] returns the first rule (in table order) that matches, so
+//! specific shapes (summaries, tool chatter, environment failures) come
+//! before the generic ones that would otherwise claim them.
+//!
+//! Patterns see a line after the `HH:MM:SS ` prefix and ANSI colour codes
+//! were removed; they work on bytes with Unicode off (`.` matches any byte
+//! but `\n`), because logs are not always valid UTF-8.
+
+use std::sync::{LazyLock, OnceLock};
+
+use regex::bytes::{Regex, RegexSet};
+
+use super::Kind;
+
+/// What a matching line is to the engine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Role {
+    /// A diagnostic: counted once per distinct key.
+    Head,
+    /// A head whose location follows on a ` --> file:line:col` line (rustc).
+    /// Without one the diagnostic is of kind `other` (e.g. a tool printing
+    /// `error: ...`).
+    HeadLocLater,
+    /// Belongs to the diagnostic just printed (`note:`, `>>>`, ...).
+    Note,
+    /// Precedes the next head (`In function`, `In file included from`).
+    Context,
+    /// `<file>: Assembler messages:` (context; names the source of the
+    /// assembler lines that follow it).
+    AsmHeader,
+    /// A summary of diagnostics printed elsewhere; never counted.
+    Summary,
+    /// Looks like a diagnostic but is tool chatter; never counted.
+    Chatter,
+    /// `make[N]: *** [<target>] Error N` (a consequence; counted only when
+    /// nothing else explains the failure).
+    MakeFailure,
+    /// An error of make itself (`No rule to make target`, `*** ... Stop.`),
+    /// counted only when no other error explains the failure.
+    MakeError,
+    /// Points at the build environment (disk full, missing tool, killed).
+    Env,
+}
+
+/// Severity of a rule's diagnostics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Sev {
+    Warning,
+    Error,
+    /// Read from the `sev` capture (an error when the group is absent).
+    Captured,
+    /// Not a diagnostic.
+    None,
+}
+
+/// One line shape.
+pub(crate) struct Rule {
+    /// Stable name (tests, debugging).
+    pub name: &'static str,
+    /// The regex (anchored at the start of the line where it makes sense).
+    pub pattern: &'static str,
+    pub role: Role,
+    pub kind: Kind,
+    pub severity: Sev,
+    /// The named capture groups of `pattern` (checked by a test). Meaning:
+    /// `file`, `line`, `col` location; `sev` severity word; `msg` message;
+    /// `tool` program name; `target`, `code` make target and exit status;
+    /// `check` dtc check name; `sect` linker section.
+    #[cfg_attr(
+        not(test),
+        expect(dead_code, reason = "documents the table; checked by a test")
+    )]
+    pub captures: &'static [&'static str],
+}
+
+use Kind::*;
+use Role::*;
+
+/// The table. Order matters: the first matching rule wins.
+pub(crate) static RULES: &[Rule] = &[
+    // ---- Summaries: repeat what was already reported -------------------
+    Rule {
+        name: "clang-summary",
+        pattern: r"^\d+ (?:warnings?|errors?)(?: and \d+ (?:warnings?|errors?))? generated\.",
+        role: Summary,
+        kind: Compiler,
+        severity: Sev::None,
+        captures: &[],
+    },
+    Rule {
+        name: "cc1-werror-summary",
+        pattern: r"^(?:\S*/)?cc1(?:plus)?: (?:some|all) warnings being treated as errors",
+        role: Summary,
+        kind: Compiler,
+        severity: Sev::None,
+        captures: &[],
+    },
+    Rule {
+        name: "collect2-summary",
+        pattern: r"^(?:\S*/)?collect2(?:\.exe)?: error: \S*ld(?:\.\w+)? returned \d+ exit status",
+        role: Summary,
+        kind: Linker,
+        severity: Sev::None,
+        captures: &[],
+    },
+    Rule {
+        name: "clang-link-summary",
+        pattern: r"^(?:\S*/)?clang(?:-\d+)?: error: linker command failed",
+        role: Summary,
+        kind: Linker,
+        severity: Sev::None,
+        captures: &[],
+    },
+    Rule {
+        name: "rust-summary",
+        pattern: r"^(?:error: aborting due to |error: could not compile |warning: \d+ warnings? emitted|warning: .* generated \d+ warnings?)",
+        role: Summary,
+        kind: Rust,
+        severity: Sev::None,
+        captures: &[],
+    },
+    Rule {
+        name: "exit-code-summary",
+        pattern: r"^error: command '[^']*' failed with exit (?:code|status) \d+",
+        role: Summary,
+        kind: Other,
+        severity: Sev::None,
+        captures: &[],
+    },
+    // ---- make -----------------------------------------------------------
+    Rule {
+        name: "make-noise",
+        pattern: r"^make(?:\[\d+\])?: (?:\*\*\* Waiting for unfinished jobs|\*\*\* Deleting (?:file|intermediate)|Target '[^']*' not remade because of errors|Nothing to be done|'[^']*' is up to date|warning: |\[[^\]]*\] Error \d+ \(ignored\))",
+        role: Chatter,
+        kind: Make,
+        severity: Sev::None,
+        captures: &[],
+    },
+    Rule {
+        name: "make-recipe-failure",
+        pattern: r"^make(?:\[\d+\])?: \*\*\* \[(?P<target>[^\]]*)\] (?P<msg>Error (?P<code>\d+)|Killed|Segmentation fault|Interrupt|Terminated|Hangup|Aborted|Bus error)",
+        role: MakeFailure,
+        kind: Make,
+        severity: Sev::Error,
+        captures: &["target", "msg", "code"],
+    },
+    Rule {
+        name: "make-no-rule",
+        pattern: r"^make(?:\[\d+\])?: \*\*\* (?P<msg>No rule to make target .*)$",
+        role: MakeError,
+        kind: Make,
+        severity: Sev::Error,
+        captures: &["msg"],
+    },
+    Rule {
+        name: "make-stop",
+        pattern: r"^(?:make(?:\[\d+\])?|(?P<file>[^\s:]+):(?P<line>\d+)): \*\*\* (?P<msg>.*)$",
+        role: MakeError,
+        kind: Make,
+        severity: Sev::Error,
+        captures: &["file", "line", "msg"],
+    },
+    Rule {
+        // `$(warning)` / `$(info)` text and recipe overrides (§4.11).
+        name: "makefile-message",
+        pattern: r"^(?:[^\s:]*/)?(?:Makefile|GNUmakefile|Kbuild|[^\s:/]+\.mk)[^\s:/]*:\d+: ",
+        role: Chatter,
+        kind: Make,
+        severity: Sev::None,
+        captures: &[],
+    },
+    // ---- The environment, not the code ---------------------------------
+    Rule {
+        name: "env-no-space",
+        pattern: r"No space left on device|Disk quota exceeded|Read-only file system",
+        role: Env,
+        kind: Other,
+        severity: Sev::None,
+        captures: &[],
+    },
+    Rule {
+        name: "env-resources",
+        pattern: r"fatal error: Killed signal terminated program|internal compiler error|virtual memory exhausted|[Oo]ut of memory|Cannot allocate memory|Input/output error",
+        role: Env,
+        kind: Other,
+        severity: Sev::None,
+        captures: &[],
+    },
+    Rule {
+        name: "env-shell",
+        pattern: r"^(?:\S*/)?(?:ba|da|z)?sh: (?:line )?\d*:? ?.*(?:not found|command not found|Permission denied|Killed|Segmentation fault|Bus error|Aborted)",
+        role: Env,
+        kind: Other,
+        severity: Sev::None,
+        captures: &[],
+    },
+    Rule {
+        name: "env-make-exec",
+        pattern: r"^make(?:\[\d+\])?: [^*\s:][^:]*: (?:Command not found|No such file or directory|Permission denied)\s*$",
+        role: Env,
+        kind: Other,
+        severity: Sev::None,
+        captures: &[],
+    },
+    Rule {
+        name: "env-exec",
+        pattern: r"(?:cannot execute '[^']*'|error trying to exec '[^']*')|: cannot find '?(?:ld|as)'?\s*$|^(?:\S*/)?s?ccache: error: |Segmentation fault|\bBus error\b",
+        role: Env,
+        kind: Other,
+        severity: Sev::None,
+        captures: &[],
+    },
+    // ---- Kconfig ---------------------------------------------------------
+    Rule {
+        name: "kconfig-unmet",
+        pattern: r"^WARNING: (?P<msg>unmet direct dependencies detected for \S+)",
+        role: Head,
+        kind: Kconfig,
+        severity: Sev::Warning,
+        captures: &["msg"],
+    },
+    Rule {
+        name: "kconfig-unmet-old",
+        pattern: r"^warning: (?P<msg>\(.*\) selects \S+ which has unmet direct dependencies.*)$",
+        role: Head,
+        kind: Kconfig,
+        severity: Sev::Warning,
+        captures: &["msg"],
+    },
+    Rule {
+        name: "kconfig-note",
+        pattern: r"^(?:[^\s:]*/)?Kconfig[^\s:/]*:\d+:\t",
+        role: Note,
+        kind: Kconfig,
+        severity: Sev::None,
+        captures: &[],
+    },
+    Rule {
+        name: "kconfig-config-diag",
+        pattern: r"^(?P<file>[^\s:]*config):(?P<line>\d+): ?(?P<sev>warning|error): ?(?P<msg>.*)$",
+        role: Head,
+        kind: Kconfig,
+        severity: Sev::Captured,
+        captures: &["file", "line", "sev", "msg"],
+    },
+    Rule {
+        name: "kconfig-syntax-error",
+        pattern: r"^(?P<file>(?:[^\s:]*/)?Kconfig[^\s:/]*):(?P<line>\d+): ?(?P<msg>\S.*)$",
+        role: Head,
+        kind: Kconfig,
+        severity: Sev::Error,
+        captures: &["file", "line", "msg"],
+    },
+    Rule {
+        name: "kconfig-fatal",
+        pattern: r"^\*\*\* (?P<msg>(?:Error during (?:writing|update) of the configuration|Can't find default configuration|[Cc]onfiguration file .* not found).*)$",
+        role: Head,
+        kind: Kconfig,
+        severity: Sev::Error,
+        captures: &["msg"],
+    },
+    // ---- modpost -------------------------------------------------------
+    Rule {
+        name: "modpost",
+        pattern: r"^(?P<sev>ERROR|WARNING|FATAL): modpost: (?P<msg>.+)$",
+        role: Head,
+        kind: Modpost,
+        severity: Sev::Captured,
+        captures: &["sev", "msg"],
+    },
+    Rule {
+        name: "modpost-old-symbol",
+        pattern: r#"^(?P<sev>ERROR|WARNING): (?P<msg>"[^"]+" \[(?P<file>[^\]]+)\] .*)$"#,
+        role: Head,
+        kind: Modpost,
+        severity: Sev::Captured,
+        captures: &["sev", "msg", "file"],
+    },
+    Rule {
+        name: "modpost-old-mismatch",
+        pattern: r"^(?P<sev>WARNING|ERROR): (?P<file>[^\s(]+)\((?P<sect>[^)]*)\): (?P<msg>Section mismatch .*)$",
+        role: Head,
+        kind: Modpost,
+        severity: Sev::Captured,
+        captures: &["sev", "file", "sect", "msg"],
+    },
+    Rule {
+        name: "modpost-details-hint",
+        pattern: r"^(?:To see full details build your kernel with:|'make CONFIG_DEBUG_SECTION_MISMATCH=y')",
+        role: Note,
+        kind: Modpost,
+        severity: Sev::None,
+        captures: &[],
+    },
+    // ---- objtool -------------------------------------------------------
+    Rule {
+        name: "objtool",
+        pattern: r"^(?P<file>[^\s:]+): (?P<sev>warning|error): objtool: (?P<msg>.+)$",
+        role: Head,
+        kind: Objtool,
+        severity: Sev::Captured,
+        captures: &["file", "sev", "msg"],
+    },
+    // ---- dtc ---------------------------------------------------------------
+    Rule {
+        name: "dtc-check",
+        pattern: r"^(?P<file>[^\s:]+?)(?::(?P<line>\d+)\.(?P<col>\d+)(?:-[\d.]+)?)?: (?P<sev>Warning|Error|ERROR) \((?P<check>[^)]*)\): (?P<msg>.*)$",
+        role: Head,
+        kind: Dtc,
+        severity: Sev::Captured,
+        captures: &["file", "line", "col", "sev", "check", "msg"],
+    },
+    Rule {
+        name: "dtc-error",
+        pattern: r"^(?:Error|ERROR): (?P<file>[^\s:]+\.dts[io]?):(?P<line>\d+)\.(?P<col>\d+)(?:-[\d.]+)? (?P<msg>.*)$",
+        role: Head,
+        kind: Dtc,
+        severity: Sev::Error,
+        captures: &["file", "line", "col", "msg"],
+    },
+    Rule {
+        name: "dtc-fatal",
+        pattern: r"^FATAL ERROR: (?P<msg>.*)$",
+        role: Head,
+        kind: Dtc,
+        severity: Sev::Error,
+        captures: &["msg"],
+    },
+    // ---- Tool chatter (§4.11) -------------------------------------------
+    Rule {
+        name: "tool-chatter",
+        pattern: r"^(?:Warning: |Error: |libbpf: |\S+\.py:\d+: \w*Warning: |\w*(?:Syntax|Deprecation|Future|Runtime|User|Resource)Warning: |\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \S+\[\d+\] )",
+        role: Chatter,
+        kind: Other,
+        severity: Sev::None,
+        captures: &[],
+    },
+    // ---- Assembler -----------------------------------------------------
+    Rule {
+        name: "as-header",
+        pattern: r"^(?P<file>[^\s:]+|\{standard input\}): Assembler messages:",
+        role: AsmHeader,
+        kind: Assembler,
+        severity: Sev::None,
+        captures: &["file"],
+    },
+    Rule {
+        name: "as-diag",
+        pattern: r"^(?P<file>[^\s:]+|\{standard input\}):(?P<line>\d+): (?P<sev>Error|Warning): (?P<msg>.*)$",
+        role: Head,
+        kind: Assembler,
+        severity: Sev::Captured,
+        captures: &["file", "line", "sev", "msg"],
+    },
+    // ---- gcc / clang / sparse ----------------------------------------------
+    Rule {
+        name: "cc-note",
+        pattern: r"^[^\s:]+:\d+:(?:\d+:)? (?:note|remark): ",
+        role: Note,
+        kind: Compiler,
+        severity: Sev::None,
+        captures: &[],
+    },
+    Rule {
+        name: "sparse-note",
+        pattern: r"^[^\s:]+:\d+:\d+: sparse:  ",
+        role: Note,
+        kind: Compiler,
+        severity: Sev::None,
+        captures: &[],
+    },
+    Rule {
+        name: "cc-diag",
+        pattern: r"^(?P<file>[^\s:]+):(?P<line>\d+):(?:(?P<col>\d+):)? (?:sparse: )?(?P<sev>warning|error|fatal error): (?P<msg>.*)$",
+        role: Head,
+        kind: Compiler,
+        severity: Sev::Captured,
+        captures: &["file", "line", "col", "sev", "msg"],
+    },
+    Rule {
+        name: "cc-context-function",
+        pattern: r"^(?P<file>[^\s:]+): (?:In (?:(?:static )?member )?function|In (?:constructor|destructor|lambda function|instantiation of)|At (?:top|global) (?:level|scope))",
+        role: Context,
+        kind: Compiler,
+        severity: Sev::None,
+        captures: &["file"],
+    },
+    Rule {
+        name: "cc-context-include",
+        pattern: r"^(?:In file included|\s+) from (?P<file>[^\s:]+)[:,]",
+        role: Context,
+        kind: Compiler,
+        severity: Sev::None,
+        captures: &["file"],
+    },
+    Rule {
+        name: "cc-driver",
+        pattern: r"^(?P<tool>(?:\S*/)?(?:[\w.]+-)*(?:gcc|g\+\+|cc|c\+\+|clang|clang\+\+|cc1|cc1plus)(?:-[\d.]+)?): (?P<sev>warning|error|fatal error): (?P<msg>.*)$",
+        role: Head,
+        kind: Compiler,
+        severity: Sev::Captured,
+        captures: &["tool", "sev", "msg"],
+    },
+    // ---- Linkers and binutils ---------------------------------------------
+    Rule {
+        name: "ld-more-undefined",
+        pattern: r"^(?:\S*\bld(?:\.\w+)?: )?\S+: more undefined references to ",
+        role: Note,
+        kind: Linker,
+        severity: Sev::None,
+        captures: &[],
+    },
+    Rule {
+        // `ld: obj.o:src/file.c:85: undefined reference to ...` (with -g).
+        name: "ld-source-line",
+        pattern: r"^(?:(?P<tool>\S*\bld(?:\.\w+)?): )?(?:[^\s:]+\.(?:o|ko|so|a\([^)\s]*\)):)?(?P<file>[^\s:]+):(?P<line>\d+): (?:(?P<sev>warning): )?(?P<msg>(?:undefined reference to|multiple definition of|relocation truncated to fit|dangerous relocation|undefined symbol) .*)$",
+        role: Head,
+        kind: Linker,
+        severity: Sev::Captured,
+        captures: &["tool", "file", "line", "sev", "msg"],
+    },
+    Rule {
+        name: "ld-located",
+        pattern: r"^(?:(?P<tool>\S*\bld(?:\.\w+)?): )?(?P<file>[^\s:]+?)(?::[^\s:]+)?:\((?P<sect>[^)]*)\): (?:(?P<sev>warning): )?(?P<msg>.*)$",
+        role: Head,
+        kind: Linker,
+        severity: Sev::Captured,
+        captures: &["tool", "file", "sect", "sev", "msg"],
+    },
+    Rule {
+        name: "ld-context-function",
+        pattern: r"^(?P<tool>\S*\bld(?:\.\w+)?): (?P<file>[^\s:]+): (?:in function|In function) ",
+        role: Context,
+        kind: Linker,
+        severity: Sev::None,
+        captures: &["tool", "file"],
+    },
+    Rule {
+        name: "ld-note",
+        pattern: r"^\S*\bld(?:\.\w+)?: NOTE: ",
+        role: Chatter,
+        kind: Linker,
+        severity: Sev::None,
+        captures: &[],
+    },
+    Rule {
+        name: "ld-lld",
+        pattern: r"^(?P<tool>\S*\b(?:ld\.lld|lld|ld64\.lld|wasm-ld)(?:-\d+)?): (?P<sev>warning|error): (?P<msg>.*)$",
+        role: Head,
+        kind: Linker,
+        severity: Sev::Captured,
+        captures: &["tool", "sev", "msg"],
+    },
+    Rule {
+        name: "binutils",
+        pattern: r"^(?P<tool>\S*\b(?:ld|ld\.bfd|ld\.gold|objcopy|objdump|strip|nm|ar|ranlib|readelf|as)(?:-[\d.]+)?): (?:(?P<file>[^\s:]+): )?(?P<sev>warning|error|Warning|Error): (?P<msg>.*)$",
+        role: Head,
+        kind: Linker,
+        severity: Sev::Captured,
+        captures: &["tool", "file", "sev", "msg"],
+    },
+    Rule {
+        // GNU ld states most errors without a severity word.
+        name: "ld-other",
+        pattern: r"^(?P<tool>\S*\b(?:ld|ld\.bfd|ld\.gold)(?:-[\d.]+)?): (?P<msg>\S.*)$",
+        role: Head,
+        kind: Linker,
+        severity: Sev::Error,
+        captures: &["tool", "msg"],
+    },
+    Rule {
+        name: "lld-note",
+        pattern: r"^>>> ",
+        role: Note,
+        kind: Linker,
+        severity: Sev::None,
+        captures: &[],
+    },
+    // ---- rustc -----------------------------------------------------------
+    Rule {
+        name: "rust-location",
+        pattern: r"^\s*--> (?P<file>[^\s:]+):(?P<line>\d+):(?P<col>\d+)",
+        role: Note,
+        kind: Rust,
+        severity: Sev::None,
+        captures: &["file", "line", "col"],
+    },
+    Rule {
+        name: "rust-head",
+        pattern: r"^(?P<sev>error|warning)(?:\[(?P<code>[A-Za-z0-9_:]+)\])?: (?P<msg>\S.*)$",
+        role: HeadLocLater,
+        kind: Rust,
+        severity: Sev::Captured,
+        captures: &["sev", "code", "msg"],
+    },
+    // ---- Anything else that says warning / error -------------------------
+    Rule {
+        name: "tool-diag",
+        pattern: r"^(?P<tool>[\w./+-]+): (?P<sev>WARNING|ERROR|FATAL|warning|error|fatal error): (?P<msg>.*)$",
+        role: Head,
+        kind: Other,
+        severity: Sev::Captured,
+        captures: &["tool", "sev", "msg"],
+    },
+    Rule {
+        name: "upper-diag",
+        pattern: r"^(?P<sev>WARNING|ERROR): (?P<msg>\S.*)$",
+        role: Head,
+        kind: Other,
+        severity: Sev::Captured,
+        captures: &["sev", "msg"],
+    },
+];
+
+struct Compiled {
+    set: RegexSet,
+    /// Compiled on first use: most logs need a handful of rules.
+    each: Vec<OnceLock<Regex>>,
+    gate: Regex,
+}
+
+fn with_flags(p: &str) -> String {
+    // Unicode off: `.` and `\S` match single bytes, so invalid UTF-8 in a
+    // message never stops a match.
+    format!("(?-u){p}")
+}
+
+static COMPILED: LazyLock<Compiled> = LazyLock::new(|| {
+    let pats: Vec<String> = RULES.iter().map(|r| with_flags(r.pattern)).collect();
+    Compiled {
+        set: RegexSet::new(&pats).expect("diagnostic patterns compile"),
+        each: pats.iter().map(|_| OnceLock::new()).collect(),
+        gate: Regex::new(GATE).expect("gate pattern compiles"),
+    }
+});
+
+/// Literals of which every line a rule can match contains at least one
+/// (besides `warning:`/`error:`, which the raw counter already found).
+/// Lines without any of them skip the rule table.
+const GATE: &str = r"(?-u)arning|rror|RROR|ARNING|FATAL|fatal|note: |remark: |In function|In member|In static|In constructor|In destructor|In lambda|In instantiation|At top level|At global|from |Assembler messages|\*\*\*|undefined|multiple definition|relocation|ld: |bfd: |gold: |lld-\d+: |No space left|Disk quota|Read-only file|not found|No such file|Killed|Segmentation fault|Bus error|Aborted|memory|Input/output error|cannot execute|trying to exec|cannot find|Permission denied|Kconfig|sparse: |-->|>>> |To see full details|'make CONFIG_DEBUG_SECTION_MISMATCH";
+
+/// The regex of rule `idx` (the same pattern the set matched with).
+fn rule_regex(idx: usize) -> Option<&'static Regex> {
+    let cell = COMPILED.each.get(idx)?;
+    Some(cell.get_or_init(|| {
+        Regex::new(&with_flags(RULES[idx].pattern)).expect("diagnostic pattern compiles")
+    }))
+}
+
+/// Force compilation (so the first line does not pay for it).
+fn init() {
+    LazyLock::force(&COMPILED);
+}
+
+/// Cheap test: can any rule match this line?
+#[inline]
+fn gate(line: &[u8]) -> bool {
+    COMPILED.gate.is_match(line)
+}
+
+/// The capture names rules may use; a [`Hit`] keeps one span per name.
+const NAMES: [&str; 10] = [
+    "file", "line", "col", "sev", "msg", "tool", "target", "code", "check", "sect",
+];
+
+type Spans = [Option<(u32, u32)>; NAMES.len()];
+
+/// A line matched by a rule.
+#[derive(Clone, Copy)]
+pub(crate) struct Hit<'a> {
+    pub rule: &'static Rule,
+    line: &'a [u8],
+    spans: Spans,
+}
+
+impl<'a> Hit<'a> {
+    /// The text of capture `name` (`None` if the rule has no such group or
+    /// it did not participate).
+    pub fn get(&self, name: &str) -> Option<&'a [u8]> {
+        let i = NAMES.iter().position(|n| *n == name)?;
+        let (s, e) = self.spans[i]?;
+        self.line.get(s as usize..e as usize)
+    }
+}
+
+/// The first rule (in table order) matching `line`, uncached.
+fn classify_uncached(line: &[u8]) -> Option<(u16, Spans)> {
+    let c = &*COMPILED;
+    if !gate(line) {
+        return None;
+    }
+    let idx = c.set.matches(line).into_iter().next()?;
+    let caps = rule_regex(idx)?.captures(line)?;
+    let mut spans: Spans = [None; NAMES.len()];
+    for (slot, name) in spans.iter_mut().zip(NAMES) {
+        *slot = caps
+            .name(name)
+            .and_then(|m| Some((u32::try_from(m.start()).ok()?, u32::try_from(m.end()).ok()?)));
+    }
+    Some((u16::try_from(idx).ok()?, spans))
+}
+
+/// Classifies lines, remembering recent answers: build logs repeat lines
+/// (a header's warning once per includer, make's directory lines, Kconfig
+/// warnings once per make invocation), and a lookup is far cheaper than
+/// the rule table.
+pub(crate) struct Classifier {
+    slots: Vec<Option<Memo>>,
+}
+
+struct Memo {
+    line: Box<[u8]>,
+    result: Option<(u16, Spans)>,
+}
+
+/// Memo slots (direct-mapped by hash).
+const MEMO_SLOTS: usize = 4096;
+/// Longer lines are classified every time.
+const MEMO_MAX_LINE: usize = 512;
+
+impl Default for Classifier {
+    fn default() -> Self {
+        init();
+        Classifier {
+            slots: (0..MEMO_SLOTS).map(|_| None).collect(),
+        }
+    }
+}
+
+impl Classifier {
+    /// The first rule (in table order) matching `line`.
+    pub fn classify<'a>(&mut self, line: &'a [u8]) -> Option<Hit<'a>> {
+        if !plausible(line) {
+            return None;
+        }
+        let result = if line.len() > MEMO_MAX_LINE {
+            classify_uncached(line)
+        } else {
+            let slot = (line_hash(line) as usize) % MEMO_SLOTS;
+            match &self.slots[slot] {
+                Some(m) if *m.line == *line => m.result,
+                _ => {
+                    let result = classify_uncached(line);
+                    self.slots[slot] = Some(Memo {
+                        line: line.into(),
+                        result,
+                    });
+                    result
+                }
+            }
+        };
+        let (idx, spans) = result?;
+        Some(Hit {
+            rule: RULES.get(usize::from(idx))?,
+            line,
+            spans,
+        })
+    }
+}
+
+/// Structural pre-test, cheaper than the gate: in every shape of the table
+/// the text before the first `:` is one token (a path, a tool, a severity
+/// word; paths with spaces are not supported), except for the few shapes
+/// that start with a fixed prefix. This rejects most prose (`Value of
+/// CONFIG_X is redefined by fragment ...:`, `Build time: ...`).
+#[inline]
+pub(crate) fn plausible(line: &[u8]) -> bool {
+    const PREFIXES: [&[u8]; 8] = [
+        b"*** ",
+        b"FATAL ERROR: ",
+        b">>> ",
+        b"In file included from ",
+        b"{standard input}",
+        b"To see full details",
+        b"virtual memory exhausted",
+        b"'make ",
+    ];
+    if line.first().is_some_and(|b| b.is_ascii_whitespace()) {
+        return true;
+    }
+    let head = match memchr::memchr(b':', line) {
+        Some(p) => &line[..p],
+        None => line,
+    };
+    memchr::memchr(b' ', head).is_none() || PREFIXES.iter().any(|p| line.starts_with(p))
+}
+
+/// A fast non-cryptographic hash (FxHash-style) of a line.
+fn line_hash(line: &[u8]) -> u64 {
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+    let mut h: u64 = line.len() as u64;
+    let mut chunks = line.chunks_exact(8);
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+    }
+    for &b in chunks.remainder() {
+        h = (h.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
+    }
+    h ^ (h >> 29)
+}
+
+/// The first rule (in table order) matching `line` (no memo; tests).
+#[cfg(test)]
+pub(crate) fn classify(line: &[u8]) -> Option<Hit<'_>> {
+    let (idx, spans) = classify_uncached(line)?;
+    Some(Hit {
+        rule: &RULES[usize::from(idx)],
+        line,
+        spans,
+    })
+}
+
+/// Severity word to severity (`Sev::Captured` rules).
+pub(crate) fn severity_word(w: &[u8]) -> Option<super::Severity> {
+    let first = w.first()?.to_ascii_lowercase();
+    match first {
+        b'w' => Some(super::Severity::Warning),
+        b'e' | b'f' => Some(super::Severity::Error),
+        _ => None,
+    }
+}
+
+/// A kbuild progress line (`  CC      init/main.o`, `  LD [M]  x.ko`),
+/// which never is a diagnostic and never ends a diagnostic's block.
+#[inline]
+pub(crate) fn is_progress(line: &[u8]) -> bool {
+    // Two spaces, an upper-case word, spaces, then something.
+    if line.len() < 5 || line[0] != b' ' || line[1] != b' ' || !line[2].is_ascii_uppercase() {
+        return false;
+    }
+    let mut i = 3;
+    while i < line.len()
+        && (line[i].is_ascii_uppercase() || line[i].is_ascii_digit() || line[i] == b'_')
+    {
+        i += 1;
+    }
+    if i - 2 > 10 || i >= line.len() || line[i] != b' ' {
+        // `  Generating include/...` style (sh, mips) also counts.
+        return line[2..].starts_with(b"Generating ") || line[2..].starts_with(b"Kernel: ");
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_rule_compiles_and_lists_its_captures() {
+        init();
+        for (i, r) in RULES.iter().enumerate() {
+            let re = rule_regex(i).expect("every rule has a regex");
+            let mut names: Vec<&str> = re.capture_names().flatten().collect();
+            names.sort_unstable();
+            let mut want = r.captures.to_vec();
+            want.sort_unstable();
+            assert_eq!(names, want, "captures of rule {}", r.name);
+            let diag = matches!(r.role, Head | HeadLocLater | MakeFailure | MakeError);
+            assert_eq!(
+                diag,
+                r.severity != Sev::None,
+                "rule {}: diagnostics and only they have a severity",
+                r.name
+            );
+            for c in r.captures {
+                assert!(
+                    NAMES.contains(c),
+                    "rule {}: capture {c} not in NAMES",
+                    r.name
+                );
+            }
+            if r.severity == Sev::Captured {
+                assert!(r.captures.contains(&"sev"), "rule {}", r.name);
+            }
+        }
+        let mut names: Vec<&str> = RULES.iter().map(|r| r.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), RULES.len(), "rule names are unique");
+    }
+
+    /// One real-looking line per rule: the table order gives each its rule.
+    #[test]
+    fn each_rule_claims_its_lines() {
+        let cases: &[(&str, &str)] = &[
+            ("clang-summary", "1 warning and 1 error generated."),
+            ("cc1-werror-summary", "cc1: some warnings being treated as errors"),
+            ("collect2-summary", "collect2: error: ld returned 1 exit status"),
+            ("clang-link-summary", "clang: error: linker command failed with exit code 1 (use -v to see invocation)"),
+            ("rust-summary", "error: aborting due to 2 previous errors; 1 warning emitted"),
+            ("exit-code-summary", "error: command '/usr/local/bin/sccache' failed with exit code 1"),
+            ("make-noise", "make[3]: *** Waiting for unfinished jobs...."),
+            ("make-recipe-failure", "make[2]: *** [scripts/Makefile.build:244: mm/filemap.o] Error 1"),
+            ("make-no-rule", "make: *** No rule to make target 'Image'.  Stop."),
+            ("make-stop", "/builds/linux/scripts/kconfig/Makefile:95: *** No configuration exists for this target on this architecture.  Stop."),
+            ("makefile-message", "Makefile:12: warning: overriding recipe for target 'foo'"),
+            ("env-no-space", "cp: error writing 'vmlinux': No space left on device"),
+            ("env-resources", "gcc: fatal error: Killed signal terminated program cc1"),
+            ("env-shell", "/bin/sh: 1: gcc-15: not found"),
+            ("env-make-exec", "make[1]: gcc-15: Command not found"),
+            ("env-exec", "gcc: fatal error: cannot execute 'cc1': execvp: No such file or directory"),
+            ("kconfig-unmet", "WARNING: unmet direct dependencies detected for GET_FREE_REGION"),
+            ("kconfig-unmet-old", "warning: (A && B) selects C which has unmet direct dependencies (D)"),
+            ("kconfig-note", "drivers/foo/Kconfig:3:\tsymbol FOO depends on BAR"),
+            ("kconfig-config-diag", ".config:1309:warning: override: UNWINDER_GUESS changes choice state"),
+            ("kconfig-syntax-error", "arch/x86/Kconfig:12: syntax error"),
+            ("kconfig-fatal", "*** Can't find default configuration \"arch/riscv/configs/nommu_k210_defconfig\"!"),
+            ("modpost", "ERROR: modpost: \"foo_bar\" [drivers/x/y.ko] undefined!"),
+            ("modpost-old-symbol", "ERROR: \"foo_bar\" [drivers/x/y.ko] undefined!"),
+            ("modpost-old-mismatch", "WARNING: vmlinux.o(__ex_table+0x1750): Section mismatch in reference from the (unknown reference) (unknown) to the (unknown reference) .irqentry.text:(unknown)"),
+            ("modpost-details-hint", "To see full details build your kernel with:"),
+            ("objtool", "vmlinux.o: warning: objtool: vmx_vcpu_enter_exit+0x15b: call to wrmsrl.constprop.0() leaves .noinstr.text section"),
+            ("dtc-check", "arch/arm64/boot/dts/qcom/ipq8074-hk01.dtb: Warning (reg_format): /soc/nand@79b0000/nand@0:reg: property has invalid length (4 bytes)"),
+            ("dtc-error", "Error: arch/arm/boot/dts/foo.dts:12.1-5 syntax error"),
+            ("dtc-fatal", "FATAL ERROR: Unable to parse input tree"),
+            ("tool-chatter", "Warning: Kernel ABI header at 'tools/include/uapi/linux/bpf.h' differs from latest version"),
+            ("as-header", "arch/x86/entry/entry_64.S: Assembler messages:"),
+            ("as-diag", "/tmp/cclji32d.s:537: Error: invalid barrier type -- `dmb ishld'"),
+            ("cc-note", "../kernel/sys.c:953:41: note: each undeclared identifier is reported only once for each function it appears in"),
+            ("sparse-note", "sound/soc/fsl/fsl_easrc.c:1465:51: sparse:    expected unsigned int sample_format"),
+            ("cc-diag", "../init/main.c:916:13: warning: unused variable \u{2018}x\u{2019} [-Wunused-variable]"),
+            ("cc-context-function", "../init/main.c: In function \u{2018}start_kernel\u{2019}:"),
+            ("cc-context-include", "In file included from ./arch/arm/include/asm/atomic.h:16,"),
+            ("cc-driver", "clang: error: argument unused during compilation: '-pie' [-Werror,-Wunused-command-line-argument]"),
+            ("ld-more-undefined", "arm-linux-gnueabihf-ld: kernel/rcu/update.o:update.c:(.text+0x1d10): more undefined references to `__bad_cmpxchg' follow"),
+            ("ld-source-line", "/usr/bin/ld: /build/tools/testing/selftests/kvm/lib/aarch64/ucall.c:85: undefined reference to `WRITE_ONCE'"),
+            ("ld-located", "update.c:(.text+0x318): undefined reference to `__bad_cmpxchg'"),
+            ("ld-context-function", "riscv64-linux-gnu-ld: kernel/task_work.o: in function `task_work_add':"),
+            ("ld-note", "/usr/bin/ld: NOTE: This behaviour is deprecated and will be removed in a future version of the linker"),
+            ("ld-lld", "ld.lld: error: undefined symbol: irq_work_queue"),
+            ("binutils", "s390x-linux-gnu-objcopy: st1TiUjX: warning: allocated section `.got.plt' not in segment"),
+            ("ld-other", "riscv64-linux-gnu-ld: failed to merge target specific data of file fs/efivarfs/file.o"),
+            ("lld-note", ">>> referenced by task_work.c"),
+            ("rust-location", "   --> rust/kernel/mm/virt.rs:399:44"),
+            ("rust-head", "error[E0425]: cannot find value `VM_READ` in crate `bindings`"),
+            ("tool-diag", "depmod: WARNING: could not open modules.builtin.modinfo"),
+            ("upper-diag", "ERROR: Kernel configuration is invalid."),
+        ];
+        let mut covered: Vec<&str> = Vec::new();
+        for (want, line) in cases {
+            let got = classify(line.as_bytes()).map(|h| h.rule.name);
+            assert_eq!(got, Some(*want), "{line}");
+            covered.push(want);
+        }
+        for r in RULES {
+            assert!(covered.contains(&r.name), "rule {} has no example", r.name);
+        }
+    }
+
+    #[test]
+    fn plausible_keeps_every_shape() {
+        for l in [
+            &b"In file included from ../init/main.c:61:"[..],
+            b"                 from ../include/linux/nfs_fs.h:31,",
+            b"{standard input}: Assembler messages:",
+            b"{standard input}:12: Error: bad",
+            b"To see full details build your kernel with:",
+            b"'make CONFIG_DEBUG_SECTION_MISMATCH=y'",
+            b"virtual memory exhausted: Cannot allocate memory",
+            b"*** Can't find default configuration \"x\"!",
+            b">>> referenced by task_work.c",
+            b"   --> rust/kernel/mm/virt.rs:399:44",
+            b"../init/main.c:916:13: warning: unused variable",
+            b"make[2]: *** [x] Error 1",
+            b"error: command '/usr/bin/x' failed with exit code 1",
+            b"FATAL ERROR: Unable to parse input tree",
+        ] {
+            assert!(plausible(l), "{}", String::from_utf8_lossy(l));
+        }
+        for l in [
+            &b"Value of CONFIG_SLOB is redefined by fragment ../kernel/configs/tiny.config:"[..],
+            b"Previous value: CONFIG_SLUB=y",
+            b"Build time:   3 minutes 18 seconds",
+            b"KTEST RESULT: TEST 1 SUCCESS!!!!   **",
+        ] {
+            assert!(!plausible(l), "{}", String::from_utf8_lossy(l));
+        }
+    }
+
+    #[test]
+    fn progress_lines() {
+        assert!(is_progress(b"  CC      init/main.o"));
+        assert!(is_progress(b"  CC [M]  drivers/base/error.o"));
+        assert!(is_progress(b"  HOSTCC  scripts/basic/fixdep"));
+        assert!(is_progress(
+            b"  Kernel: arch/x86/boot/bzImage is ready  (#1)"
+        ));
+        assert!(!is_progress(b"  916 |         int x;"));
+        assert!(!is_progress(b"      |             ^~~~"));
+        assert!(!is_progress(b"  Depends on [n]: SPARSEMEM [=n]"));
+        assert!(!is_progress(b"CC init/main.o"));
+    }
+}
