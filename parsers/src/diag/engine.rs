@@ -4,7 +4,8 @@
 //! matter (a `:` in them, or inside a diagnostic's block), the rule table.
 //! [`Engine::lines`] skips the other lines at memory speed.
 //!
-//! Scopes. A ktest log is a sequence of runs (`STARTING AUTOMATED TESTS`),
+//! Scopes. A ktest log is a sequence of runs (`STARTING AUTOMATED TESTS`
+//! followed by the `DEFAULT OPTIONS:` dump, which is what is keyed on),
 //! each a sequence of steps framed by `<MAKE_CMD> <args> ... <output>`.
 //! Distinct diagnostics describe the last run only: compiler, linker and
 //! every other non-Kconfig kind come from the last build step (the make
@@ -21,8 +22,8 @@ use super::excerpt::{
     MAX_BLOCK_LINES, MAX_EXCERPT_LINE,
 };
 use super::normalize::{
-    display, is_temp_file, is_temp_object, key_hash, message_key, raw_hits, strip_ansi,
-    strip_timestamp, Roots,
+    display, is_temp_file, is_temp_object, key_hash, message_key, raw_hits, scan_line, strip_ansi,
+    strip_timestamp, LineScan, Roots,
 };
 use super::patterns::{is_progress, plausible, severity_word, Classifier, Hit, Role, Sev};
 use super::{DiagReport, Diagnostic, Excerpts, Kind, Severity};
@@ -289,31 +290,37 @@ impl Engine {
 
     /// One line with its raw-count verdict.
     fn process(&mut self, lineno: u64, raw: &[u8], extra: (bool, bool)) {
-        let (w, e) = raw_hits(raw);
-        self.report.warnings_raw += u64::from(w || extra.0);
-        self.report.errors_raw += u64::from(e || extra.1);
-        self.handle(lineno, raw, true);
+        let scanned = scan_line(raw);
+        self.report.warnings_raw += u64::from(scanned.warning || extra.0);
+        self.report.errors_raw += u64::from(scanned.error || extra.1);
+        self.handle(lineno, raw, scanned, true);
     }
 
-    fn handle(&mut self, lineno: u64, raw: &[u8], frames: bool) {
+    /// `scanned`: what [`scan_line`] found in `raw`.
+    fn handle(&mut self, lineno: u64, raw: &[u8], scanned: LineScan, frames: bool) {
+        let colon = scanned.colon;
         let line = strip_timestamp(raw);
+        let colon = if line.len() == raw.len() {
+            colon
+        } else {
+            memchr::memchr(b':', line)
+        };
         if self.in_options {
             self.option_line(line);
             return;
         }
-        if line.starts_with(b"STARTING AUTOMATED TESTS") {
-            self.new_run();
-            return;
-        }
         if line.trim_ascii_end() == b"DEFAULT OPTIONS:" {
-            // Printed right after `STARTING AUTOMATED TESTS` by every
-            // ktest run (the fast path only looks at lines with a colon).
+            // A new ktest run: ktest prints `STARTING AUTOMATED TESTS`, a
+            // blank line, then this header of its options dump. Keying on
+            // the header (it has a colon) lets the fast path skip every
+            // colon-less line; a run killed between the two lines printed
+            // nothing that could be counted.
             self.new_run();
             self.in_options = true;
             self.options_lines = 0;
             return;
         }
-        let has_colon = memchr::memchr(b':', line).is_some();
+        let has_colon = colon.is_some();
         // A ktest step starts with `<MAKE_CMD> <args> ... ` glued to the
         // command's first output line, which with `O=` is make's
         // `Entering directory` (a colon); a step printing nothing at all
@@ -322,7 +329,7 @@ impl Engine {
             if let Some((step, rest)) = self.frame(line) {
                 self.enter_step(step);
                 if !rest.is_empty() {
-                    self.handle(lineno, rest, false);
+                    self.handle(lineno, rest, scan_line(rest), false);
                 }
                 return;
             }
@@ -330,11 +337,15 @@ impl Engine {
         if !has_colon && !self.needs_every_line() && !line.starts_with(b"*** ") {
             return;
         }
-        let line = strip_ansi(line);
-        self.classify_line(lineno, &line);
+        if scanned.escape {
+            let clean = strip_ansi(line);
+            self.classify_line(lineno, &clean, memchr::memchr(b':', &clean));
+        } else {
+            self.classify_line(lineno, line, colon);
+        }
     }
 
-    fn classify_line(&mut self, lineno: u64, line: &[u8]) {
+    fn classify_line(&mut self, lineno: u64, line: &[u8], colon: Option<usize>) {
         let progress = is_progress(line);
         if !progress && self.scope_ref().region.is_open() && !line.trim_ascii().is_empty() {
             let l = excerpt_line(line);
@@ -366,8 +377,13 @@ impl Engine {
                 return;
             }
         }
-        let hit = self.classifier.classify(line);
-        if hit.is_some() || (plausible(line) && memchr::memchr(b':', line).is_some()) {
+        let candidate = plausible(line, colon);
+        let hit = if candidate {
+            self.classifier.classify(line)
+        } else {
+            None
+        };
+        if hit.is_some() || (candidate && colon.is_some()) {
             // `tool: message` lines: context for a make failure that no
             // diagnostic explains (`mv: cannot stat ...`).
             self.remember(line);
@@ -735,19 +751,35 @@ impl Engine {
             let raw = &region[start..nl];
             start = nl + 1;
             let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
-            let (w, e) = raw_hits(raw);
-            self.report.warnings_raw += u64::from(w);
-            self.report.errors_raw += u64::from(e);
             let line = strip_timestamp(raw);
             if matches!(line.first(), Some(b'M' | b'B' | b'O')) {
                 self.option_kv(line);
             }
+        }
+        // Raw counts: only lines with a colon can count.
+        let mut counted_to = 0;
+        for c in memchr::memchr_iter(b':', region) {
+            if c < counted_to {
+                continue;
+            }
+            let ls = memchr::memrchr(b'\n', &region[..c]).map_or(0, |p| p + 1);
+            let le = memchr::memchr(b'\n', &region[c..]).map_or(region.len(), |p| c + p);
+            let (w, e) = raw_hits(&region[ls..le]);
+            self.report.warnings_raw += u64::from(w);
+            self.report.errors_raw += u64::from(e);
+            counted_to = le + 1;
         }
         Some(end)
     }
 
     /// `MAKE_CMD = ...`, `BUILD_DIR = ...`, `OUTPUT_DIR = ...`.
     fn option_kv(&mut self, line: &[u8]) {
+        if !(line.starts_with(b"MAKE_CMD")
+            || line.starts_with(b"BUILD_DIR")
+            || line.starts_with(b"OUTPUT_DIR"))
+        {
+            return;
+        }
         let Some(eq) = OPTION_EQ.find(line) else {
             return;
         };
@@ -803,7 +835,7 @@ impl Engine {
         }
     }
 
-    /// `STARTING AUTOMATED TESTS`: distinct results describe the last run.
+    /// A new ktest run: distinct results describe the last run.
     fn new_run(&mut self) {
         self.block = None;
         self.in_options = false;
@@ -1018,10 +1050,6 @@ fn continues(b: &Block, line: &[u8]) -> bool {
     b.rust && (t.starts_with(b"= ") || t.starts_with(b"::: ") || t == b"...")
 }
 
-static ENTERING: LazyLock<memmem::Finder<'static>> =
-    LazyLock::new(|| memmem::Finder::new(b": Entering directory "));
-static LEAVING: LazyLock<memmem::Finder<'static>> =
-    LazyLock::new(|| memmem::Finder::new(b": Leaving directory "));
 static OPTION_EQ: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new(b" = "));
 static RUNNING: LazyLock<memmem::Finder<'static>> =
     LazyLock::new(|| memmem::Finder::new(b"RUNNING TEST"));
@@ -1031,15 +1059,21 @@ static FRAME_SEP: LazyLock<memmem::Finder<'static>> =
 /// `make[N]: Entering directory '<dir>'` gives `Some(Some(dir))`,
 /// `Leaving directory` gives `Some(None)`, other lines `None`.
 fn make_directory(line: &[u8]) -> Option<Option<&[u8]>> {
-    if let Some(p) = ENTERING.find(line) {
-        let rest = &line[p + 21..];
-        let rest = rest
-            .strip_prefix(b"'")
-            .or_else(|| rest.strip_prefix(b"`"))?;
-        let end = memchr::memchr(b'\'', rest)?;
-        return Some(Some(&rest[..end]));
+    let rest = line.strip_prefix(b"make")?;
+    let rest = match rest.strip_prefix(b"[") {
+        Some(r) => {
+            let digits = r.iter().take_while(|b| b.is_ascii_digit()).count();
+            r[digits..].strip_prefix(b"]")?
+        }
+        None => rest,
+    };
+    let rest = rest.strip_prefix(b": ")?;
+    if let Some(r) = rest.strip_prefix(b"Entering directory ") {
+        let r = r.strip_prefix(b"'").or_else(|| r.strip_prefix(b"`"))?;
+        let end = memchr::memchr(b'\'', r)?;
+        return Some(Some(&r[..end]));
     }
-    LEAVING.find(line).map(|_| None)
+    rest.starts_with(b"Leaving directory ").then_some(None)
 }
 
 fn push_block_line(b: &mut Block, line: &[u8]) {

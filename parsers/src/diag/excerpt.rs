@@ -29,6 +29,12 @@ const TAIL_LINES: usize = 50;
 /// [`MAX_EXCERPT_LINE`] characters.
 pub(crate) fn excerpt_line(raw: &[u8]) -> String {
     let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+    // Fast path: valid UTF-8 without control characters (most lines).
+    if let Ok(s) = std::str::from_utf8(raw) {
+        if !has_control(raw) {
+            return truncate_chars(s, MAX_EXCERPT_LINE);
+        }
+    }
     let clean = strip_ansi(raw);
     let s = String::from_utf8_lossy(&clean);
     let s: String = if s.chars().any(|c| c.is_control() && c != '\t') {
@@ -39,6 +45,14 @@ pub(crate) fn excerpt_line(raw: &[u8]) -> String {
         s.into_owned()
     };
     truncate_chars(&s, MAX_EXCERPT_LINE)
+}
+
+/// Whether UTF-8 `b` holds a control character other than tab: C0, DEL,
+/// or C1 (U+0080..U+009F, encoded `C2 80`..`C2 9F`).
+pub(crate) fn has_control(b: &[u8]) -> bool {
+    b.iter().any(|&c| (c < 0x20 && c != b'\t') || c == 0x7f)
+        || memchr::memchr_iter(0xc2, b)
+            .any(|i| b.get(i + 1).is_some_and(|n| (0x80..0xa0).contains(n)))
 }
 
 /// Characters a line costs in an excerpt (with its newline).

@@ -32,6 +32,56 @@ pub(crate) fn raw_hits(line: &[u8]) -> (bool, bool) {
     (w, e)
 }
 
+/// What one scan of a line tells: the raw-count verdicts, where the first
+/// `:` is, whether there is an escape character (ANSI colours).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct LineScan {
+    pub warning: bool,
+    pub error: bool,
+    pub colon: Option<usize>,
+    pub escape: bool,
+}
+
+/// [`raw_hits`] plus the position of the first `:` and the presence of an
+/// escape character, in one pass.
+#[inline]
+pub(crate) fn scan_line(line: &[u8]) -> LineScan {
+    let mut out = LineScan::default();
+    for p in memchr::memchr2_iter(b':', 0x1b, line) {
+        if line[p] == 0x1b {
+            out.escape = true;
+            continue;
+        }
+        out.colon.get_or_insert(p);
+        if !out.warning && p >= 7 && line[p - 7..p].eq_ignore_ascii_case(b"warning") {
+            out.warning = true;
+        }
+        if !out.error && p >= 5 && line[p - 5..p].eq_ignore_ascii_case(b"error") {
+            out.error = true;
+        }
+    }
+    out
+}
+
+/// [`raw_hits`] plus the position of the first `:`.
+#[cfg(test)]
+fn raw_hits_colon(line: &[u8]) -> (bool, bool, Option<usize>) {
+    let (mut w, mut e, mut first) = (false, false, None);
+    for p in memchr::memchr_iter(b':', line) {
+        first.get_or_insert(p);
+        if !w && p >= 7 && line[p - 7..p].eq_ignore_ascii_case(b"warning") {
+            w = true;
+        }
+        if !e && p >= 5 && line[p - 5..p].eq_ignore_ascii_case(b"error") {
+            e = true;
+        }
+        if w && e {
+            break;
+        }
+    }
+    (w, e, first)
+}
+
 /// The line without a leading `HH:MM:SS ` timestamp (KernelCI logs).
 #[inline]
 pub(crate) fn strip_timestamp(line: &[u8]) -> &[u8] {
@@ -240,6 +290,11 @@ pub(crate) fn is_temp_object(name: &[u8]) -> bool {
 /// Printed message as stored in a [`super::Diagnostic`]: lossy UTF-8,
 /// trimmed, at most `MAX_MESSAGE` characters.
 pub(crate) fn display(msg: &[u8]) -> String {
+    if let Ok(s) = std::str::from_utf8(msg) {
+        if !super::excerpt::has_control(msg) {
+            return truncate_chars(s.trim(), MAX_MESSAGE);
+        }
+    }
     let s = String::from_utf8_lossy(msg);
     let s = s.trim();
     if s.chars().any(char::is_control) {
@@ -279,6 +334,17 @@ pub(crate) fn truncate_chars(s: &str, max: usize) -> String {
 /// The message as compared: quotes folded, option suffix and hex offsets
 /// dropped, whitespace collapsed.
 pub(crate) fn message_key(msg: &str) -> String {
+    // Fast path: plain ASCII without backquotes or runs of white space
+    // (nothing to fold).
+    let plain = msg
+        .bytes()
+        .all(|b| b.is_ascii() && b != b'`' && b != b'\t' && b != b'\n')
+        && !msg.contains("  ");
+    if plain {
+        let mut s = drop_option_suffix(msg.trim());
+        strip_hex_offsets(&mut s);
+        return s;
+    }
     let mut s = String::with_capacity(msg.len());
     let mut chars = msg.chars().peekable();
     while let Some(c) = chars.next() {
@@ -354,11 +420,37 @@ fn strip_hex_offsets(s: &mut String) {
     *s = out;
 }
 
-/// 64-bit key of a distinct diagnostic.
+/// 64-bit key of a distinct diagnostic (a fast, well-mixed hash: keys are
+/// compared by hash only, so it must spread well, not resist attacks).
 pub(crate) fn key_hash(parts: impl Hash) -> u64 {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
+    let mut h = KeyHasher(0x9e37_79b9_7f4a_7c15);
     parts.hash(&mut h);
     h.finish()
+}
+
+/// FxHash-style accumulation with a splitmix64 finish.
+struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x517c_c1b7_2722_0a95;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(K);
+        }
+        for &b in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
 }
 
 #[cfg(test)]
@@ -379,6 +471,22 @@ mod tests {
         assert_eq!(raw_hits(b"error[E0425]: x"), (false, false));
         assert_eq!(raw_hits(b"rror:"), (false, false));
         assert_eq!(raw_hits(b"ERROR:"), (false, true));
+    }
+
+    #[test]
+    fn one_scan_tells_all() {
+        for l in [
+            &b"a.c:1:2: warning: x error: y"[..],
+            b"\x1b[1mWARNING: z",
+            b"no colon",
+            b"ERROR:",
+            b"x:\x1b",
+        ] {
+            let s = scan_line(l);
+            assert_eq!((s.warning, s.error), raw_hits(l));
+            assert_eq!((s.warning, s.error, s.colon), raw_hits_colon(l));
+            assert_eq!(s.escape, l.contains(&0x1b));
+        }
     }
 
     #[test]

@@ -1,0 +1,254 @@
+//! Properties of the diagnostics engine on arbitrary input: it never
+//! panics; excerpts stay within 16384 characters, without NUL; raw counts
+//! are exactly `grep -c -i`; and the fast path (whole chunks through
+//! `LineSink::lines`) gives the same report as feeding every line.
+
+use kcidb_harvest_parsers::diag::{DiagReport, Engine, ExcerptKind};
+use kcidb_harvest_parsers::logscan::{scan, LineSink};
+use proptest::prelude::*;
+
+/// Reference: lines of `log` containing `needle`, ASCII case-insensitive.
+fn grep_ci(log: &[u8], needle: &[u8]) -> u64 {
+    let mut lines: Vec<&[u8]> = log.split(|&b| b == b'\n').collect();
+    if log.ends_with(b"\n") {
+        lines.pop();
+    }
+    lines
+        .iter()
+        .filter(|l| {
+            l.windows(needle.len())
+                .any(|w| w.eq_ignore_ascii_case(needle))
+        })
+        .count() as u64
+}
+
+/// The engine fed in chunks of `step` bytes through `lines()`, cutting
+/// at line ends as `scan` does (no NUL check, unlike `scan`).
+fn fast(log: &[u8], step: usize) -> DiagReport {
+    let mut e = Engine::new();
+    let mut lineno = 1;
+    let mut rest = log;
+    while !rest.is_empty() {
+        let want = step.min(rest.len());
+        let cut = match memchr_last_nl(&rest[..want]) {
+            Some(p) => p + 1,
+            None => match rest.iter().position(|&b| b == b'\n') {
+                Some(p) => p + 1,
+                None => rest.len(),
+            },
+        };
+        let (block, tail) = rest.split_at(cut);
+        if block.ends_with(b"\n") {
+            lineno += e.lines(lineno, block);
+        } else {
+            e.line(lineno, block.strip_suffix(b"\r").unwrap_or(block));
+        }
+        rest = tail;
+    }
+    e.finish()
+}
+
+fn memchr_last_nl(b: &[u8]) -> Option<usize> {
+    b.iter().rposition(|&c| c == b'\n')
+}
+
+/// The engine fed line by line.
+fn slow(log: &[u8]) -> DiagReport {
+    let mut e = Engine::new();
+    let mut lines: Vec<&[u8]> = log.split(|&b| b == b'\n').collect();
+    if log.ends_with(b"\n") || log.is_empty() {
+        lines.pop();
+    }
+    for (i, l) in lines.iter().enumerate() {
+        e.line(i as u64 + 1, l.strip_suffix(b"\r").unwrap_or(l));
+    }
+    e.finish()
+}
+
+fn check_excerpts(r: &DiagReport) -> Result<(), TestCaseError> {
+    for k in [ExcerptKind::Fail, ExcerptKind::Warnings, ExcerptKind::Tail] {
+        if let Some(x) = r.excerpt(k) {
+            prop_assert!(
+                x.chars().count() <= 16384,
+                "{k:?}: {} chars",
+                x.chars().count()
+            );
+            prop_assert!(!x.contains('\0'), "{k:?} has a NUL");
+            prop_assert!(!x.is_empty());
+        }
+    }
+    Ok(())
+}
+
+fn same(a: &DiagReport, b: &DiagReport) -> Result<(), TestCaseError> {
+    let json = |r: &DiagReport| {
+        let mut v = serde_json::to_value(r).expect("report serialises");
+        v["bytes"] = 0.into();
+        v
+    };
+    prop_assert_eq!(json(a), json(b));
+    for k in [ExcerptKind::Fail, ExcerptKind::Warnings, ExcerptKind::Tail] {
+        prop_assert_eq!(a.excerpt(k), b.excerpt(k), "{:?}", k);
+    }
+    Ok(())
+}
+
+/// Pieces of real build logs, plus noise, to assemble log-like input.
+const PIECES: &[&str] = &[
+    "  CC      kernel/fork.o",
+    "  CC [M]  drivers/base/error.o",
+    "../init/main.c: In function ‘start_kernel’:",
+    "../init/main.c:916:13: warning: unused variable ‘x’ [-Wunused-variable]",
+    "  916 |         int x;",
+    "      |             ^",
+    "In file included from ../init/main.c:61:",
+    "                 from ../include/linux/a.h:3,",
+    "../include/linux/utsname.h:80:12: warning: ‘f’ defined but not used [-Wunused-function]",
+    "../kernel/sys.c:953:41: error: ‘y’ undeclared (first use in this function)",
+    "../kernel/sys.c:953:41: note: each undeclared identifier is reported only once",
+    "cc1: some warnings being treated as errors",
+    "1 error generated.",
+    "make[3]: *** [../scripts/Makefile.build:255: kernel/sys.o] Error 1",
+    "make[2]: *** Waiting for unfinished jobs....",
+    "make: *** [Makefile:250: __sub-make] Error 2",
+    "make[1]: Target '__all' not remade because of errors.",
+    "make[1]: Entering directory '/dev/shm/st/linux/output'",
+    "make: *** No rule to make target 'Image'.  Stop.",
+    "ld.lld: error: undefined symbol: irq_work_queue",
+    ">>> referenced by task_work.c",
+    "riscv64-linux-gnu-ld: kernel/task_work.o: in function `task_work_add':",
+    "task_work.c:(.text+0x9a): undefined reference to `irq_work_queue'",
+    "collect2: error: ld returned 1 exit status",
+    "WARNING: modpost: missing MODULE_DESCRIPTION() in vmlinux.o",
+    "ERROR: modpost: \"foo\" [drivers/x.ko] undefined!",
+    "vmlinux.o: warning: objtool: f+0x15b: call leaves .noinstr.text section",
+    ".config:1309:warning: override: UNWINDER_GUESS changes choice state",
+    "WARNING: unmet direct dependencies detected for GET_FREE_REGION",
+    "  Depends on [n]: SPARSEMEM [=n]",
+    "  - RESOURCE_KUNIT_TEST [=y] && KUNIT [=y]",
+    "arch/x/y.dtb: Warning (reg_format): /soc:reg: property has invalid length",
+    "error[E0425]: cannot find value `VM_READ` in crate `bindings`",
+    "   --> rust/kernel/mm/virt.rs:399:44",
+    "    |",
+    "warning: unused variable: `x`",
+    "error: aborting due to 2 previous errors",
+    "/tmp/ccAbCdEf.s: Assembler messages:",
+    "/tmp/ccAbCdEf.s:12: Error: invalid barrier type",
+    "/bin/sh: 1: gcc-15: not found",
+    "make[2]: *** [scripts/Makefile.host:95: scripts/basic/fixdep] Error 127",
+    "gcc: fatal error: Killed signal terminated program cc1",
+    "cp: error writing 'x': No space left on device",
+    "Warning: Kernel ABI header at 'a' differs from latest version at 'b'",
+    "00:00:14 ./include/linux/stddef.h:11:9: error: cannot use keyword ‘false’",
+    "\x1b[1m../a.c:1:2: \x1b[0;1;35mwarning: \x1b[0mcoloured",
+    "STARTING AUTOMATED TESTS",
+    "DEFAULT OPTIONS:",
+    "MAKE_CMD = make CC=\"ccache gcc\"",
+    "OUTPUT_DIR = /dev/shm/st/linux/output",
+    "BUILD_DIR = /dev/shm/st/linux",
+    "RUNNING TEST 1 of 1 with option build tinyconfig",
+    "make CC=\"ccache gcc\" O=/dev/shm/st/linux/output tinyconfig ... make[1]: Entering directory '/x'",
+    "make CC=\"ccache gcc\" O=/dev/shm/st/linux/output -j2 ... make[1]: Entering directory '/x'",
+    "[14 seconds] FAILED!",
+    "CRITICAL FAILURE... [TEST 1] failed build",
+    "*** Can't find default configuration \"x\"!",
+    "*******************************************",
+    "error: label",
+    "",
+    "   ",
+    "Value of CONFIG_X is redefined by fragment ../kernel/configs/tiny.config:",
+];
+
+/// A log assembled from `PIECES`, raw bytes, CR and odd line ends.
+fn log_like() -> impl Strategy<Value = Vec<u8>> {
+    let piece = prop_oneof![
+        6 => (0..PIECES.len()).prop_map(|i| PIECES[i].as_bytes().to_vec()),
+        1 => proptest::collection::vec(any::<u8>(), 0..80),
+        1 => "[ -~]{0,60}".prop_map(String::into_bytes),
+    ];
+    let end = prop_oneof![8 => Just(&b"\n"[..]), 1 => Just(&b"\r\n"[..]), 1 => Just(&b""[..])];
+    proptest::collection::vec((piece, end), 0..120).prop_map(|parts| {
+        let mut out = Vec::new();
+        for (p, e) in parts {
+            out.extend_from_slice(&p);
+            out.extend_from_slice(e);
+        }
+        out
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn arbitrary_bytes_never_panic_and_stay_bounded(log in proptest::collection::vec(any::<u8>(), 0..4000)) {
+        let r = slow(&log);
+        check_excerpts(&r)?;
+        prop_assert_eq!(r.warnings_raw, grep_ci(&log, b"warning:"));
+        prop_assert_eq!(r.errors_raw, grep_ci(&log, b"error:"));
+        let f = fast(&log, 97);
+        check_excerpts(&f)?;
+    }
+
+    #[test]
+    fn log_like_input_fast_path_equals_line_path(log in log_like(), step in 1usize..600) {
+        let a = fast(&log, step);
+        let b = slow(&log);
+        same(&a, &b)?;
+        check_excerpts(&a)?;
+        prop_assert_eq!(a.warnings_raw, grep_ci(&log, b"warning:"));
+        prop_assert_eq!(a.errors_raw, grep_ci(&log, b"error:"));
+        prop_assert!(a.diagnostics.len() as u64 <= a.warnings + a.errors);
+    }
+
+    #[test]
+    fn scan_agrees_with_the_line_path(log in log_like()) {
+        // `scan` rejects NUL bytes at the start; the generator may add some.
+        let mut e = Engine::new();
+        if scan("p.log", &log[..], &mut [&mut e]).is_ok() {
+            let a = e.finish();
+            let b = slow(&log);
+            same(&a, &b)?;
+            prop_assert_eq!(a.bytes, log.len() as u64);
+        }
+    }
+}
+
+#[test]
+fn huge_repeated_lines_and_many_distinct_diagnostics_stay_bounded() {
+    // Thousands of distinct warnings: counted, listed up to the cap, and
+    // the excerpt still within its limit.
+    let mut log = String::new();
+    for i in 0..3000 {
+        log += &format!(
+            "drivers/x/f{i}.c:{i}:1: warning: w{i} {}\n",
+            "é".repeat(i % 50)
+        );
+        log += "      |   ^~~~\n";
+    }
+    let r = fast(log.as_bytes(), 1 << 16);
+    assert_eq!(r.warnings, 3000);
+    assert_eq!(r.diagnostics.len(), 500);
+    let w = r.excerpt(ExcerptKind::Warnings).expect("warnings excerpt");
+    assert!(w.chars().count() <= 16384);
+    assert!(w.starts_with("drivers/x/f0.c:0:1: warning: w0"));
+    // Cut between lines: the excerpt ends with a whole log line.
+    let last = w.lines().last().expect("a line");
+    assert!(log.lines().any(|l| l == last), "{last:?}");
+}
+
+#[test]
+fn a_megabyte_line_in_an_excerpt_is_cut_to_the_limit() {
+    let mut log = b"a.c:1:2: error: ".to_vec();
+    log.extend(std::iter::repeat_n(b'x', 2 << 20));
+    log.extend_from_slice(b"\nmake: *** [Makefile:1: all] Error 2\n");
+    let mut e = Engine::new();
+    scan("big.log", &log[..], &mut [&mut e]).expect("scan");
+    let r = e.finish();
+    assert_eq!(r.errors, 1);
+    for k in [ExcerptKind::Fail, ExcerptKind::Tail] {
+        let x = r.excerpt(k).expect("excerpt");
+        assert!(x.chars().count() <= 16384, "{k:?}");
+        assert!(x.contains("make: *** [Makefile:1: all] Error 2"), "{k:?}");
+    }
+}
