@@ -194,6 +194,14 @@ pub struct DeliveryArgs {
     /// Most bytes per submission (e.g. 8000000)
     #[arg(long, value_name = "BYTES", default_value_t = 16 * 1024 * 1024)]
     pub max_bytes: usize,
+
+    /// Keep retrying a failing request for up to DURATION, then spool (default 5m; e.g. --retry-for 30m)
+    #[arg(long, value_name = "DURATION")]
+    pub retry_for: Option<String>,
+
+    /// Delay before the first retry, doubled each time up to 60s (default 1s)
+    #[arg(long, value_name = "DURATION")]
+    pub retry_delay: Option<String>,
 }
 
 /// Values that win over everything the directory says.

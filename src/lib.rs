@@ -6,15 +6,23 @@
 //! ([`kcidb::validate`]) → artifacts ([`artifacts`]) → submit ([`submit`],
 //! or [`spool`]) → journal ([`journal`]). [`run`] wires them for the CLI.
 
+pub mod artifacts;
 pub mod cli;
+pub mod deliver;
 pub mod exit_code;
 pub mod harvest;
+pub mod journal;
 pub mod kcidb;
+pub mod settings;
+pub mod spool;
+pub mod submit;
 
 pub use cli::Cli;
 
 /// Run the command line; returns the process exit code.
 pub fn run(cli: Cli) -> i32 {
-    let _ = cli;
-    exit_code::OK
+    match &cli.command {
+        Some(cli::Command::Send(args)) => deliver::cmd_send(args),
+        _ => exit_code::OK,
+    }
 }
