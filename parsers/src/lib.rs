@@ -21,6 +21,7 @@ pub mod build_log;
 pub mod commit_txt;
 pub mod git_meta;
 pub mod kbuild_output;
+pub mod kernel_makefile;
 pub mod ktest_conf;
 pub mod ktest_log;
 pub mod output_log;
@@ -60,6 +61,7 @@ pub static PARSERS: &[&dyn Parser] = &[
     &time_output::TimeOutput,
     &kbuild_output::KbuildOutput,
     &queue::Queue,
+    &kernel_makefile::KernelMakefile,
 ];
 
 /// Look a parser up by id.
