@@ -106,7 +106,10 @@ fn file_or_gz(dir: &Path, rel: &str) -> Option<String> {
 
 fn stable_input(dir: &Path) -> Input {
     let mut input = Input::new(dir);
-    input.log = file_or_gz(dir, "linux/log").map(|l| l.trim_end_matches(".gz").to_string());
+    // Any entry named linux/log counts (a directory there is reported as
+    // unreadable rather than silently ignored).
+    input.log = (dir.join("linux/log").exists() || dir.join("linux/log.gz").exists())
+        .then(|| "linux/log".to_string());
     if dir.join("linux/output").is_dir() {
         input.output_dir = Some("linux/output".into());
     }
