@@ -2,12 +2,13 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+
 use std::time::SystemTime;
 
 use clap::CommandFactory;
 use serde_json::json;
 
-use crate::cli::{Cli, ExplainArgs, Format, HarvestArgs};
+use crate::cli::{Cli, ExplainArgs, Format};
 use crate::exit_code;
 use crate::harvest::{self, HarvestOptions, Harvested, Outcome};
 use crate::kcidb::{self, Report};
@@ -36,20 +37,6 @@ pub enum DirResult {
     Harvested(Box<Harvested>, String),
     InProgress(PathBuf, String),
     Failed(PathBuf, String),
-}
-
-/// Harvest every directory given (the `-r` walk comes from `discover`).
-pub fn harvest_all(dirs: &[PathBuf], opts: &HarvestOptions) -> Vec<DirResult> {
-    dirs.iter()
-        .map(|d| {
-            let _span = tracing::info_span!("build_dir", path = %d.display()).entered();
-            match harvest::harvest_dir(d, opts) {
-                Ok(Outcome::Harvested(h, m)) => DirResult::Harvested(h, m.status_reason.clone()),
-                Ok(Outcome::InProgress { dir, reason }) => DirResult::InProgress(dir, reason),
-                Err(e) => DirResult::Failed(d.clone(), e.to_string()),
-            }
-        })
-        .collect()
 }
 
 /// One document from several harvested directories: checkouts
@@ -123,47 +110,6 @@ pub fn dir_json(r: &DirResult) -> serde_json::Value {
         DirResult::Failed(d, e) => json!({
             "type": "directory", "dir": d.display().to_string(), "outcome": "failed", "error": e,
         }),
-    }
-}
-
-/// `kcidb-harvest [OPTIONS] DIR... --dry-run`.
-pub fn dry_run(args: &HarvestArgs, opts: &HarvestOptions, dirs: &[PathBuf]) -> i32 {
-    let results = harvest_all(dirs, opts);
-    let mut failed = 0;
-    for r in &results {
-        print_dir(args.format, r, None);
-        if matches!(r, DirResult::Failed(..)) {
-            failed += 1;
-        }
-    }
-    let items: Vec<&Harvested> = results
-        .iter()
-        .filter_map(|r| match r {
-            DirResult::Harvested(h, _) => Some(h.as_ref()),
-            _ => None,
-        })
-        .collect();
-    let report = combine(&items);
-    let validated = match kcidb::validate_report(report) {
-        Ok(v) => v,
-        Err(violations) => {
-            for v in &violations {
-                output::error(&format!("report fails KCIDB v5.3 validation: {v}"));
-            }
-            return exit_code::INVALID;
-        }
-    };
-    if let Some(path) = &args.output {
-        if let Err(e) = std::fs::write(path, validated.json()) {
-            output::error(&format!("cannot write `{}`: {e}", path.display()));
-            return exit_code::USAGE;
-        }
-    }
-    output::stdout(validated.json());
-    if failed > 0 {
-        exit_code::SOME_FAILED
-    } else {
-        exit_code::OK
     }
 }
 
@@ -280,11 +226,6 @@ pub fn man() -> i32 {
     }
     output::stdout(&String::from_utf8_lossy(&buf));
     exit_code::OK
-}
-
-/// Paths given on the command line, checked to exist (clear errors for the rest).
-pub fn expand_dirs(args: &HarvestArgs) -> Vec<PathBuf> {
-    args.dirs.iter().map(|d| d.to_path_buf()).collect()
 }
 
 /// `kcidb-harvest validate FILE|-` (schema v5.3).

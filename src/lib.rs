@@ -5,16 +5,18 @@
 //! crate) → merge ([`merge`]) → validate ([`kcidb::validate`]) → artifacts
 //! → submit (or spool) → journal. [`run`] wires them for the CLI.
 
+pub mod batch;
 pub mod cli;
 pub mod commands;
+pub mod discover;
 pub mod exit_code;
 pub mod harvest;
+pub mod harvest_cmd;
 pub mod kcidb;
 pub mod layout;
 pub mod merge;
 pub mod output;
-
-use std::time::SystemTime;
+pub mod summary;
 
 pub use cli::Cli;
 use cli::Command;
@@ -38,29 +40,5 @@ pub fn run(cli: Cli) -> i32 {
 }
 
 fn harvest_command(args: &cli::HarvestArgs) -> i32 {
-    let origin = match commands::check_origin(args.origin.as_deref()) {
-        Ok(o) => o,
-        Err(e) => {
-            output::error(&e);
-            return exit_code::USAGE;
-        }
-    };
-    if let Some(s) = &args.overrides.status {
-        if let Err(e) = s.parse::<kcidb::Status>() {
-            output::error(&e);
-            return exit_code::USAGE;
-        }
-    }
-    let opts = harvest::HarvestOptions {
-        origin,
-        overrides: args.overrides.clone(),
-        assume_finished: args.assume_finished,
-        now: SystemTime::now(),
-    };
-    let dirs = commands::expand_dirs(args);
-    if args.dry_run {
-        return commands::dry_run(args, &opts, &dirs);
-    }
-    output::error("delivery is not available in this build; use --dry-run");
-    exit_code::USAGE
+    harvest_cmd::run(args)
 }

@@ -11,7 +11,10 @@ use support::*;
 
 fn ids(report: &Value) -> (String, String) {
     (
-        report["checkouts"][0]["id"].as_str().unwrap_or("").to_string(),
+        report["checkouts"][0]["id"]
+            .as_str()
+            .unwrap_or("")
+            .to_string(),
         report["builds"][0]["id"].as_str().unwrap_or("").to_string(),
     )
 }
@@ -53,7 +56,11 @@ fn ids_survive_copy_rename_and_touch() {
     std::fs::rename(&copy, &moved).unwrap();
     let again = dry_run(&moved);
     assert_eq!(first, ids(&again));
-    assert_eq!(dry_run(&dir), again, "the whole report is location independent");
+    assert_eq!(
+        dry_run(&dir),
+        again,
+        "the whole report is location independent"
+    );
 }
 
 #[test]
@@ -74,7 +81,12 @@ fn dry_run_stdout_is_exactly_one_document_with_all_builds() {
         .args(["--origin", "gregkh", "--dry-run"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let doc: Value = serde_json::from_slice(&out.stdout).expect("one JSON document on stdout");
     assert_eq!(doc["version"]["major"], 5);
     assert_eq!(doc["builds"].as_array().map(|a| a.len()), Some(2));
@@ -159,7 +171,9 @@ fn unreadable_log() {
 fn binary_garbage_log() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = unpack_case("pass-tiny", tmp.path());
-    let garbage: Vec<u8> = (0..70_000u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+    let garbage: Vec<u8> = (0..70_000u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
     std::fs::write(dir.join("linux/log"), garbage).unwrap();
     assert_one_line_error(&dir, "`linux/log` is not a text log");
 }
@@ -215,8 +229,18 @@ fn parsers_lists_every_layout_and_parser() {
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
     for id in [
-        "test_stable_ssh", "ktest", "output-log", "build-log", "ktest-conf", "run-test-sh",
-        "git-meta", "commit-txt", "start-time", "time-output", "kbuild-output", "queue",
+        "test_stable_ssh",
+        "ktest",
+        "output-log",
+        "build-log",
+        "ktest-conf",
+        "run-test-sh",
+        "git-meta",
+        "commit-txt",
+        "start-time",
+        "time-output",
+        "kbuild-output",
+        "queue",
     ] {
         assert!(text.contains(id), "`parsers` lacks {id}");
     }
@@ -227,7 +251,11 @@ fn explain_names_sources() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = unpack_case("fail-patch", tmp.path());
     let out = bin().arg("explain").arg(&dir).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("checkout.git_commit_hash"), "{text}");
     assert!(text.contains("commit.txt:1"), "{text}");
@@ -240,7 +268,11 @@ fn in_progress_run_is_not_submitted() {
     let dir = unpack_case("pass-tiny", tmp.path());
     // cut the run before its end: no KTEST_RUN, no banner, fresh mtime
     let out_log = std::fs::read_to_string(dir.join("output_log")).unwrap();
-    let cut = out_log.split("STARTING AUTOMATED TESTS").next().unwrap().to_string();
+    let cut = out_log
+        .split("STARTING AUTOMATED TESTS")
+        .next()
+        .unwrap()
+        .to_string();
     std::fs::write(dir.join("output_log"), cut).unwrap();
     let log = std::fs::read_to_string(dir.join("linux/log")).unwrap();
     let cut = &log[..log.find("Build time:").unwrap()];

@@ -64,8 +64,18 @@ fn reports_match_truth() {
         let b = &report["builds"][0];
         let ctx = |what: &str| format!("{case}: {what}");
         assert_eq!(b["status"], t["kcidb_build_status"], "{}", ctx("status"));
-        assert_eq!(ck["git_commit_hash"], t["checkout"]["commit_hash"], "{}", ctx("commit"));
-        assert_eq!(ck["git_repository_branch"], t["checkout"]["branch"], "{}", ctx("branch"));
+        assert_eq!(
+            ck["git_commit_hash"],
+            t["checkout"]["commit_hash"],
+            "{}",
+            ctx("commit")
+        );
+        assert_eq!(
+            ck["git_repository_branch"],
+            t["checkout"]["branch"],
+            "{}",
+            ctx("branch")
+        );
         assert_eq!(
             ck["patchset_hash"],
             t["checkout"]["patchset"]["kcidb_patchset_hash"]
@@ -75,13 +85,24 @@ fn reports_match_truth() {
             "{}",
             ctx("patchset_hash")
         );
-        assert_eq!(ck["valid"], t["checkout"]["kcidb_checkout_valid"], "{}", ctx("checkout valid"));
         assert_eq!(
-            b["compiler"], t["compiler"]["config_cc_version_text"],
+            ck["valid"],
+            t["checkout"]["kcidb_checkout_valid"],
+            "{}",
+            ctx("checkout valid")
+        );
+        assert_eq!(
+            b["compiler"],
+            t["compiler"]["config_cc_version_text"],
             "{}",
             ctx("compiler")
         );
-        assert_eq!(b["architecture"], t["architecture"], "{}", ctx("architecture"));
+        assert_eq!(
+            b["architecture"],
+            t["architecture"],
+            "{}",
+            ctx("architecture")
+        );
         assert_eq!(b["config_name"], t["config_name"], "{}", ctx("config_name"));
         assert!(
             same_instant(
@@ -119,9 +140,17 @@ fn reports_match_truth() {
                 .into_iter()
                 .flatten()
             {
-                assert!(ex.contains(line.as_str().unwrap_or("?")), "{case}: checkout excerpt lacks {line}");
+                assert!(
+                    ex.contains(line.as_str().unwrap_or("?")),
+                    "{case}: checkout excerpt lacks {line}"
+                );
             }
-            assert_eq!(misc["partial_patchset"], true, "{}", ctx("partial_patchset"));
+            assert_eq!(
+                misc["partial_patchset"],
+                true,
+                "{}",
+                ctx("partial_patchset")
+            );
             assert_eq!(misc["ktest_status"], "SUCCESS", "{}", ctx("ktest_status"));
         }
         // a failed build's excerpt shows the error
@@ -133,7 +162,11 @@ fn reports_match_truth() {
             }
         }
         if t["kcidb_build_status"] == "PASS" && exp["warnings"].as_u64().unwrap_or(0) == 0 {
-            assert!(b.get("log_excerpt").is_none(), "{}", ctx("clean PASS has no excerpt"));
+            assert!(
+                b.get("log_excerpt").is_none(),
+                "{}",
+                ctx("clean PASS has no excerpt")
+            );
         }
     }
 }

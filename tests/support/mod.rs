@@ -7,7 +7,13 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-pub const CASES: &[&str] = &["fail-compile", "fail-patch", "pass-queue", "pass-tiny", "warn"];
+pub const CASES: &[&str] = &[
+    "fail-compile",
+    "fail-patch",
+    "pass-queue",
+    "pass-tiny",
+    "warn",
+];
 
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -15,7 +21,9 @@ pub fn repo() -> PathBuf {
 
 /// Unpack `fixtures/corpus/<case>.tar.gz` into `into`; returns the case dir.
 pub fn unpack_case(case: &str, into: &Path) -> PathBuf {
-    let tgz = repo().join("fixtures/corpus").join(format!("{case}.tar.gz"));
+    let tgz = repo()
+        .join("fixtures/corpus")
+        .join(format!("{case}.tar.gz"));
     let f = std::fs::File::open(&tgz).expect("corpus tarball");
     let mut ar = tar::Archive::new(flate2::read::GzDecoder::new(f));
     ar.set_preserve_mtime(true);
@@ -24,7 +32,9 @@ pub fn unpack_case(case: &str, into: &Path) -> PathBuf {
 }
 
 pub fn truth(case: &str) -> Value {
-    let p = repo().join("fixtures/corpus").join(format!("{case}.truth.json"));
+    let p = repo()
+        .join("fixtures/corpus")
+        .join(format!("{case}.truth.json"));
     serde_json::from_str(&std::fs::read_to_string(p).expect("truth file")).expect("truth json")
 }
 
