@@ -117,7 +117,7 @@ pub fn run(args: &HarvestArgs) -> i32 {
     };
 
     // ---- harvest ----
-    let mut harvested: Vec<Box<Harvested>> = Vec::new();
+    let mut harvested: Vec<Harvested> = Vec::new();
     let mut invalid = 0usize;
     batch::run(&dirs, &opts, jobs, &stop, |_, r| {
         if let Some(pb) = &bar {
@@ -139,7 +139,7 @@ pub fn run(args: &HarvestArgs) -> i32 {
                 reason: e.clone(),
             }),
         }
-        if !(args.quiet && !matches!(r, DirResult::Failed(..))) {
+        if !args.quiet || matches!(r, DirResult::Failed(..)) {
             say(&|| commands::print_dir(args.format, &r, None));
         }
         if let DirResult::Harvested(h, _) = r {
@@ -158,9 +158,9 @@ pub fn run(args: &HarvestArgs) -> i32 {
                     return;
                 }
                 summary.count_outcome("printed");
-                harvested.push(h);
+                harvested.push(*h);
             } else {
-                harvested.push(h);
+                harvested.push(*h);
             }
         }
     });
@@ -194,8 +194,8 @@ pub fn run(args: &HarvestArgs) -> i32 {
     code
 }
 
-fn print_document(args: &HarvestArgs, harvested: &[Box<Harvested>]) -> i32 {
-    let items: Vec<&Harvested> = harvested.iter().map(|b| b.as_ref()).collect();
+fn print_document(args: &HarvestArgs, harvested: &[Harvested]) -> i32 {
+    let items: Vec<&Harvested> = harvested.iter().collect();
     let report = commands::combine(&items);
     let validated = match kcidb::validate_report(report) {
         Ok(v) => v,
@@ -219,7 +219,7 @@ fn print_document(args: &HarvestArgs, harvested: &[Box<Harvested>]) -> i32 {
 fn deliver(
     _args: &HarvestArgs,
     _opts: &HarvestOptions,
-    _items: Vec<Box<Harvested>>,
+    _items: Vec<Harvested>,
     _summary: &mut Summary,
 ) -> i32 {
     output::error("delivery is not available in this build; use --dry-run");
