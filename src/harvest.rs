@@ -230,7 +230,15 @@ pub fn harvest_dir(dir: &Path, opts: &HarvestOptions) -> Result<Outcome, Harvest
             break;
         }
     }
-    if let Some(out) = &input.output_dir {
+    let tux_config = input.path("config");
+    if layout.id == "tuxmake" && tux_config.is_file() {
+        artifacts.push(Artifact {
+            kind: ArtifactKind::Config,
+            path: tux_config,
+            upload_name: "config.gz".into(),
+            resource_name: "config".into(),
+        });
+    } else if let Some(out) = &input.output_dir {
         let cfg = input.path(&format!("{out}/.config"));
         if cfg.is_file() {
             artifacts.push(Artifact {

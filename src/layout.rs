@@ -72,6 +72,32 @@ pub static LAYOUTS: &[Layout] = &[
         markers: "a `log`, `ktest.log` or `*.log` file holding `STARTING AUTOMATED TESTS`",
         detect: detect_ktest,
     },
+    Layout {
+        id: "tuxmake",
+        description: "tuxmake output directory: build.log + metadata.json (status, arch, toolchain, kconfig, git)",
+        parsers: &[
+            "build-log",
+            "tuxmake-metadata",
+            "commit-txt",
+            "start-time",
+            "time-output",
+        ],
+        markers: "build.log (or build.log.gz) beside metadata.json",
+        detect: detect_tuxmake,
+    },
+    Layout {
+        id: "build_log",
+        description: "a bare kernel build log (build.log, or the only *.log, maybe gzip-compressed) with optional time output, commit.txt, start_time.txt",
+        parsers: &[
+            "build-log",
+            "commit-txt",
+            "start-time",
+            "time-output",
+            "kbuild-output",
+        ],
+        markers: "build.log or a single *.log / *.log.gz",
+        detect: detect_bare,
+    },
 ];
 
 /// Find the layout of `dir`.
@@ -173,6 +199,44 @@ fn detect_ktest(dir: &Path) -> Option<Input> {
     let mut input = Input::new(dir);
     input.log = Some(log.trim_end_matches(".gz").to_string());
     for out in ["output", "linux/output", "build"] {
+        if dir.join(out).join(".config").is_file() {
+            input.output_dir = Some(out.to_string());
+            break;
+        }
+    }
+    Some(input)
+}
+
+fn detect_tuxmake(dir: &Path) -> Option<Input> {
+    if !is_file(dir, "metadata.json") {
+        return None;
+    }
+    file_or_gz(dir, "build.log")?;
+    let mut input = Input::new(dir);
+    input.log = Some("build.log".into());
+    Some(input)
+}
+
+fn detect_bare(dir: &Path) -> Option<Input> {
+    let log = if file_or_gz(dir, "build.log").is_some() {
+        "build.log".to_string()
+    } else {
+        let logs: Vec<String> = std::fs::read_dir(dir)
+            .ok()?
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_type().map(|t| t.is_file()).unwrap_or(false))
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".log") || n.ends_with(".log.gz"))
+            .filter(|n| n != "time.log")
+            .collect();
+        let [only] = logs.as_slice() else {
+            return None;
+        };
+        only.trim_end_matches(".gz").to_string()
+    };
+    let mut input = Input::new(dir);
+    input.log = Some(log);
+    for out in ["output", "build"] {
         if dir.join(out).join(".config").is_file() {
             input.output_dir = Some(out.to_string());
             break;

@@ -44,6 +44,16 @@ pub struct Merged {
 
 /// Whether a run reached its end (inputs-reference §8 "is this run finished?").
 pub fn run_finished(facts: &Facts) -> bool {
+    if !is_ktest_run(facts) {
+        return [
+            keys::LOG_KERNEL_READY,
+            keys::LOG_MAKE_FAILED,
+            "tuxmake.status",
+            keys::TIME_EXIT,
+        ]
+        .iter()
+        .any(|k| facts.has(k));
+    }
     [
         keys::KTEST_EXIT,
         keys::KTEST_SUCCESS_BANNER,
@@ -137,6 +147,10 @@ fn fstr(facts: &Facts, key: &str) -> Option<Cand<String>> {
     })
 }
 
+fn tux(facts: &Facts, name: &str) -> Option<Cand<String>> {
+    fstr(facts, &format!("{}{name}", keys::TUXMAKE_PREFIX))
+}
+
 fn fint(facts: &Facts, key: &str) -> Option<Cand<i64>> {
     facts.int(key).map(|(v, loc)| Cand {
         value: v,
@@ -219,6 +233,9 @@ pub fn kernelci_arch(arch: &str, is_64bit: Option<bool>) -> Option<String> {
 
 /// `CC="ccache gcc-12"` (or `CC=clang`) of a make command → `gcc-12`.
 pub fn cc_from_make_cmd(cmd: &str) -> Option<String> {
+    // tuxmake quotes whole words: 'CC=sccache arm-linux-gnueabihf-gcc'
+    let cmd = cmd.replace("'CC=", "CC='");
+    let cmd = cmd.as_str();
     let re = regex::Regex::new(r#"(?:^|\s)CC=(?:"([^"]*)"|'([^']*)'|(\S+))"#).ok()?;
     let caps = re.captures(cmd)?;
     let raw = caps.get(1).or(caps.get(2)).or(caps.get(3))?.as_str();
@@ -313,6 +330,7 @@ pub fn merge(facts: &Facts, ctx: &MergeContext<'_>) -> Merged {
             flag(&ov.git_branch, "git-branch"),
             fstr(facts, keys::GIT_HEAD_BRANCH),
             fstr(facts, keys::RUN_CLONE_BRANCH),
+            tux(facts, "git_branch"),
             cand(
                 kernel_version.as_ref().map(|v| format!("linux-{v}.y")),
                 "rule: linux-<KERNEL_VERSION>.y",
@@ -333,6 +351,7 @@ pub fn merge(facts: &Facts, ctx: &MergeContext<'_>) -> Merged {
             flag(&ov.git_repo_url, "git-repo-url"),
             https(fstr(facts, keys::GIT_REMOTE_URL)),
             https(fstr(facts, keys::RUN_CLONE_SOURCE)),
+            https(tux(facts, "git_url")),
             cand(
                 stable_default,
                 "rule: a linux-X.Y.y branch cloned from a local mirror is linux-stable",
@@ -370,6 +389,7 @@ pub fn merge(facts: &Facts, ctx: &MergeContext<'_>) -> Merged {
             valid_sha(fstr(facts, keys::COMMIT_TXT)),
             valid_sha(fstr(facts, keys::GIT_CLONE_COMMIT)),
             valid_sha(fstr(facts, keys::GIT_ORIGIN_BRANCH_COMMIT)),
+            valid_sha(tux(facts, "git_commit")),
             valid_sha(fstr(facts, keys::GIT_HEAD_COMMIT).filter(|_| head_is_base)).map(|c| Cand {
                 source: format!(
                     "{} (no patches were committed, so HEAD is the base)",
@@ -393,6 +413,11 @@ pub fn merge(facts: &Facts, ctx: &MergeContext<'_>) -> Merged {
         .unwrap_or_default();
     let queue_known = facts.has(keys::QUEUE_PATCHSET_HASH);
     let stable_dir = ctx.layout.starts_with("test_stable_ssh");
+    let tux_no_patches =
+        (ctx.layout == "tuxmake" && facts.has("tuxmake.git_commit")).then(|| Cand {
+            value: String::new(),
+            source: "rule: tuxmake builds a git commit as is (no patches)".to_string(),
+        });
     let no_queue_rule = (stable_dir
         && !queue_known
         && (facts.has(keys::NO_QUEUE)
@@ -409,6 +434,7 @@ pub fn merge(facts: &Facts, ctx: &MergeContext<'_>) -> Merged {
                 no_queue_rule,
                 "rule: no stable_queue.tar.gz and no linux/patches: no patches",
             ),
+            tux_no_patches,
         ],
     );
 
@@ -608,10 +634,31 @@ pub fn merge(facts: &Facts, ctx: &MergeContext<'_>) -> Merged {
                 source: format!("{} (ARCH= of MAKE_CMD)", c.source),
             })
     });
+    let tux_arch = tux(facts, "target_arch").and_then(|c| {
+        kernelci_arch(&c.value, None).map(|v| Cand {
+            value: v,
+            source: c.source,
+        })
+    });
+    let log_arch = fstr(facts, keys::LOG_MAKE_CMD).and_then(|c| {
+        arch_from_make_cmd(&c.value)
+            .and_then(|a| kernelci_arch(&a, None))
+            .map(|v| Cand {
+                value: v,
+                source: format!("{} (ARCH= of the make command)", c.source),
+            })
+    });
     let arch = t.pick(
         "build",
         "architecture",
-        vec![flag(&ov.arch, "arch"), cfg_arch, uts_arch, make_arch],
+        vec![
+            flag(&ov.arch, "arch"),
+            cfg_arch,
+            uts_arch,
+            tux_arch,
+            make_arch,
+            log_arch,
+        ],
     );
 
     // compiler
@@ -641,7 +688,15 @@ pub fn merge(facts: &Facts, ctx: &MergeContext<'_>) -> Merged {
             flag(&ov.compiler, "compiler"),
             fstr(facts, keys::CONFIG_CC_VERSION_TEXT),
             linux_compiler,
+            tux(facts, "compiler_version_full"),
             make_cc,
+            tux(facts, "toolchain"),
+            fstr(facts, keys::LOG_MAKE_CMD).and_then(|c| {
+                cc_from_make_cmd(&c.value).map(|v| Cand {
+                    value: v,
+                    source: format!("{} (CC= of the make command)", c.source),
+                })
+            }),
         ],
     );
 
@@ -668,6 +723,7 @@ pub fn merge(facts: &Facts, ctx: &MergeContext<'_>) -> Merged {
                 facts,
                 &format!("{}BUILD_TYPE", keys::KTEST_CONF_PREFIX),
             )),
+            tux(facts, "kconfig"),
         ],
     );
 
@@ -713,6 +769,10 @@ pub fn merge(facts: &Facts, ctx: &MergeContext<'_>) -> Merged {
             fsec(fint(facts, keys::TOOK_SECONDS)),
             fsec(fint(facts, keys::KTEST_BUILD_TIME)),
             fsec(fint(facts, keys::KTEST_BUILD_SECONDS)),
+            facts.float("tuxmake.duration").map(|(v, l)| Cand {
+                value: v,
+                source: l.to_string(),
+            }),
             facts.float(keys::TIME_ELAPSED).map(|(v, l)| Cand {
                 value: v,
                 source: l.to_string(),
@@ -726,11 +786,18 @@ pub fn merge(facts: &Facts, ctx: &MergeContext<'_>) -> Merged {
         vec![
             flag(&ov.command, "command"),
             fstr(facts, keys::KTEST_BUILD_COMMAND),
+            tux(facts, "reproducer_cmdline"),
+            fstr(facts, keys::LOG_TUXMAKE_CMD),
         ],
     );
 
     // ---- status ----
-    let (ktest_status, mut status, mut status_reason) = decide_status(facts, diag);
+    let (ktest_status, mut status, mut status_reason) = if is_ktest_run(facts) {
+        decide_status(facts, diag)
+    } else {
+        let (s, r) = decide_status_plain(facts, diag);
+        (None, s, r)
+    };
     if partial_patchset && status != Status::Error {
         status = Status::Error;
         status_reason = format!(
@@ -836,8 +903,8 @@ pub fn merge(facts: &Facts, ctx: &MergeContext<'_>) -> Merged {
     if let Some((n, _)) = facts.int(keys::KTEST_WARNINGS_FOUND) {
         misc.insert("ktest_warning_count".into(), json!(n));
     }
-    if let Some((r, _)) = facts.str(keys::KERNEL_RELEASE) {
-        misc.insert("kernel_release".into(), json!(r));
+    if let Some(r) = fstr(facts, keys::KERNEL_RELEASE).or_else(|| tux(facts, "kernelrelease")) {
+        misc.insert("kernel_release".into(), json!(r.value));
     }
     let machine = fstr(facts, &format!("{}MACHINE", keys::KTEST_OPT_PREFIX))
         .or_else(|| fstr(facts, &format!("{}MACHINE", keys::KTEST_CONF_PREFIX)));
@@ -911,6 +978,72 @@ pub fn merge(facts: &Facts, ctx: &MergeContext<'_>) -> Merged {
         status,
         status_reason,
     }
+}
+
+/// True when the facts come from a ktest run (its framing was seen).
+pub fn is_ktest_run(facts: &Facts) -> bool {
+    facts.has(keys::KTEST_RUNS) || facts.has(keys::KTEST_EXIT) || facts.has(keys::KTEST_STEP)
+}
+
+/// Status of a build log without ktest framing (tuxmake, bare logs):
+/// harvest.md §3.5. PASS only when the log (or tuxmake, or `time`) shows
+/// the build finished without a make failure.
+pub fn decide_status_plain(facts: &Facts, diag: Option<&DiagReport>) -> (Status, String) {
+    let code_errors = diag.map(|d| d.errors).unwrap_or(0);
+    let env = diag.and_then(|d| d.environment_failures.first().cloned());
+    let failed = facts.last(keys::LOG_MAKE_FAILED).map(|f| f.loc.to_string());
+    let tux = facts
+        .str("tuxmake.status")
+        .map(|(s, l)| (s.to_ascii_uppercase(), l.to_string()));
+    let time_exit = facts.int(keys::TIME_EXIT);
+    let broke = failed.is_some()
+        || matches!(&tux, Some((s, _)) if s == "FAIL")
+        || matches!(time_exit, Some((c, _)) if c != 0);
+    if broke {
+        let at = failed
+            .or(tux.as_ref().map(|t| t.1.clone()))
+            .or(time_exit.map(|t| t.1.to_string()))
+            .unwrap_or_default();
+        if let Some(e) = env {
+            if code_errors == 0 {
+                return (
+                    Status::Error,
+                    format!("the build failed ({at}) and the environment is to blame: {e}"),
+                );
+            }
+        }
+        if code_errors > 0 {
+            return (
+                Status::Fail,
+                format!("the build failed ({at}) with {code_errors} distinct error(s)"),
+            );
+        }
+        return (
+            Status::Error,
+            format!("the build failed ({at}) but no error in the log explains it"),
+        );
+    }
+    if let Some((s, l)) = &tux {
+        if s == "PASS" || s == "WARNING" {
+            return (Status::Pass, format!("tuxmake says {s} ({l})"));
+        }
+    }
+    if let Some(k) = facts.last(keys::LOG_KERNEL_READY) {
+        return (
+            Status::Pass,
+            format!("the kernel image was built ({})", k.loc),
+        );
+    }
+    if let Some((0, l)) = time_exit {
+        return (
+            Status::Pass,
+            format!("the build command exited 0 ({l}) with no make failure"),
+        );
+    }
+    (
+        Status::Error,
+        "the log shows neither a finished build nor a make failure".to_string(),
+    )
 }
 
 /// Build status from the ktest framing and the diagnostics (harvest.md §4,
@@ -1044,4 +1177,91 @@ pub fn clip_excerpt(s: &str) -> String {
         out = clean.chars().take(16384).collect();
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compiler_from_make_command() {
+        let cases = [
+            (r#"KBUILD_BUILD_TIMESTAMP='' make CC="ccache gcc-12""#, Some("gcc-12")),
+            ("make CC=clang O=out", Some("clang")),
+            ("make --silent 'CC=sccache arm-linux-gnueabihf-gcc' 'HOSTCC=sccache gcc' tinyconfig", Some("arm-linux-gnueabihf-gcc")),
+            ("CC=ccache make", None),
+            ("make -j8", None),
+        ];
+        for (cmd, want) in cases {
+            assert_eq!(cc_from_make_cmd(cmd).as_deref(), want, "{cmd}");
+        }
+    }
+
+    #[test]
+    fn architectures() {
+        assert_eq!(kernelci_arch("x86", Some(true)).as_deref(), Some("x86_64"));
+        assert_eq!(kernelci_arch("x86", Some(false)).as_deref(), Some("i386"));
+        assert_eq!(kernelci_arch("x86", None), None);
+        assert_eq!(kernelci_arch("aarch64", None).as_deref(), Some("arm64"));
+        assert_eq!(kernelci_arch("riscv64", None).as_deref(), Some("riscv"));
+        assert_eq!(kernelci_arch("x86-64", None), None);
+    }
+
+    #[test]
+    fn tree_names() {
+        assert_eq!(tree_from_url(STABLE_URL), Some("stable"));
+        assert_eq!(
+            tree_from_url(
+                "https://git.kernel.org/pub/scm/linux/kernel/git/stable/linux-stable-rc.git"
+            ),
+            Some("stable-rc")
+        );
+        assert_eq!(
+            tree_from_url("https://git.kernel.org/pub/scm/linux/kernel/git/torvalds/linux.git"),
+            Some("mainline")
+        );
+        assert_eq!(tree_from_url("https://example.org/x.git"), None);
+    }
+
+    #[test]
+    fn ids_follow_kci_dev_formula() {
+        let ck = checkout_id("myci", "https://x/linux.git", "master", "0123", "");
+        assert_eq!(
+            ck,
+            format!("myci:ck-{}", sha256_hex("https://x/linux.git|master|0123|"))
+        );
+        let b = build_id("myci", &ck, "x86_64", "defconfig", "gcc", "r1");
+        assert_eq!(
+            b,
+            format!(
+                "myci:b-{}",
+                sha256_hex(&format!("{ck}|x86_64|defconfig|gcc|r1"))
+            )
+        );
+    }
+
+    #[test]
+    fn seconds_and_excerpts() {
+        assert_eq!(
+            seconds_number(640.0).map(|n| n.to_string()).as_deref(),
+            Some("640")
+        );
+        assert_eq!(
+            seconds_number(41.67).map(|n| n.to_string()).as_deref(),
+            Some("41.67")
+        );
+        assert!(seconds_number(f64::NAN).is_none());
+        let long = "é".repeat(10_000) + "\n" + &"x".repeat(10_000);
+        let c = clip_excerpt(&long);
+        assert!(c.chars().count() <= 16384);
+        assert!(!clip_excerpt("a\0b").contains('\0'));
+        assert_eq!(
+            normalise_time("1795908841").as_deref(),
+            Some("2026-11-28T23:34:01Z")
+        );
+        assert_eq!(
+            normalise_time("2026-11-28T23:34:01+01:00").as_deref(),
+            Some("2026-11-28T23:34:01+01:00")
+        );
+    }
 }

@@ -29,6 +29,7 @@ pub mod queue;
 pub mod run_test;
 pub mod start_time;
 pub mod time_output;
+pub mod tuxmake;
 
 #[cfg(test)]
 pub(crate) mod testutil;
@@ -62,6 +63,7 @@ pub static PARSERS: &[&dyn Parser] = &[
     &kbuild_output::KbuildOutput,
     &queue::Queue,
     &kernel_makefile::KernelMakefile,
+    &tuxmake::TuxmakeMetadata,
 ];
 
 /// Look a parser up by id.
