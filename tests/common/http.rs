@@ -261,6 +261,8 @@ impl Drop for Server {
 /// A misbehaviour to apply to the next request.
 #[derive(Clone, Debug)]
 pub enum Fault {
+    /// Behave normally for this request (to aim a later fault).
+    Pass,
     /// Read the body, answer this status (with a JSON error body).
     Status(u16),
     /// Read the body, answer 429 with this `Retry-After` value.

@@ -230,3 +230,43 @@ pub fn assert_secret_absent(secrets: &[&str], texts: &[(&str, &[u8])], roots: &[
         }
     }
 }
+
+/// Unpack `fixtures/corpus/<case>.tar.gz` into `into`; the case directory.
+pub fn unpack_case(case: &str, into: &Path) -> PathBuf {
+    let tgz = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/corpus")
+        .join(format!("{case}.tar.gz"));
+    let f = std::fs::File::open(&tgz).expect("corpus tarball");
+    let mut ar = tar::Archive::new(flate2::read::GzDecoder::new(f));
+    ar.set_preserve_mtime(true);
+    ar.unpack(into).expect("unpack corpus case");
+    into.join(case)
+}
+
+/// The binary, with a clean environment: no KCIDB/storage variables, `HOME`
+/// and the working directory in `home` (so no kci-dev.toml is found).
+pub fn bin(home: &Path) -> assert_cmd::Command {
+    let mut c = assert_cmd::Command::cargo_bin("kcidb-harvest").expect("binary built");
+    c.env_remove("KCIDB_REST")
+        .env_remove("KCI_STORAGE_URL")
+        .env_remove("KCI_STORAGE_TOKEN")
+        .env_remove("KCIDB_HARVEST_ORIGIN")
+        .env_remove("KCIDB_HARVEST_SPOOL")
+        .env_remove("KCIDB_HARVEST_LOG")
+        .env("HOME", home)
+        .env("NO_COLOR", "1")
+        .current_dir(home);
+    c
+}
+
+/// A spool holding one validated report per harvested directory, written
+/// oldest first.
+pub fn fill_spool(spool: &Path, hs: &[Harvested]) -> Vec<PathBuf> {
+    let s = kcidb_harvest::spool::Spool::new(spool);
+    hs.iter()
+        .map(|h| {
+            let v = kcidb_harvest::kcidb::validate_report(h.report.clone()).expect("valid report");
+            s.write(&v).expect("spool write")
+        })
+        .collect()
+}
