@@ -227,7 +227,7 @@ impl Deliverer {
                 if rec.sha256 != hash && !rec.sha256.is_empty() {
                     tracing::warn!(
                         "{}: {build_id} was delivered on {} with different content; the database keeps \
-                         the first values, so sending again would change nothing that is already set",
+                         the first value of each field, so --force could only fill fields still empty there",
                         dir.display(),
                         rec.time
                     );
@@ -623,7 +623,11 @@ pub fn cmd_send(args: &SendArgs) -> i32 {
                     });
                     eprintln!("{v}");
                 } else {
-                    let mut line = format!("{name}: sent as {id} ({} builds", builds.len());
+                    let mut line = format!(
+                        "{name}: sent as {id} ({} build{}",
+                        builds.len(),
+                        if builds.len() == 1 { "" } else { "s" }
+                    );
                     if *skipped > 0 {
                         line.push_str(&format!(", {skipped} already delivered left out"));
                     }
