@@ -133,7 +133,7 @@ pub struct DeliveryArgs {
 
     /// KCIDB REST token (JWT); prefer --kcidb-token-file or KCIDB_REST
     #[arg(long, value_name = "TOKEN", hide_env_values = true)]
-    pub kcidb_token: Option<String>,
+    pub kcidb_token: Option<crate::settings::Secret>,
 
     /// Read the KCIDB token from FILE (e.g. --kcidb-token-file ~/.kcidb-token)
     #[arg(long, value_name = "FILE")]
@@ -145,7 +145,7 @@ pub struct DeliveryArgs {
 
     /// kernelci-storage token (JWT with an email claim)
     #[arg(long, value_name = "TOKEN", hide_env_values = true)]
-    pub storage_token: Option<String>,
+    pub storage_token: Option<crate::settings::Secret>,
 
     /// Logs are published elsewhere under URL: compute log URLs, upload nothing (e.g. https://logs.example.org/builds)
     #[arg(long, value_name = "URL")]

@@ -46,6 +46,15 @@ impl Secret {
     }
 }
 
+/// For command-line parsing: the flag's value becomes a `Secret` at once, so
+/// even `{:?}` of the parsed arguments never shows it.
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Secret, Self::Err> {
+        Ok(Secret::new(s))
+    }
+}
+
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("***")
@@ -271,10 +280,13 @@ pub fn resolve_in(args: &DeliveryArgs, env: &Environment) -> Result<Settings, Co
             ))
         }
         (Some(t), None) => {
-            if t.trim().is_empty() {
+            if t.expose().trim().is_empty() {
                 return Err(ConfigError::invalid("--kcidb-token is empty"));
             }
-            Some((Secret::new(t.trim()), Source::Flag("--kcidb-token")))
+            Some((
+                Secret::new(t.expose().trim()),
+                Source::Flag("--kcidb-token"),
+            ))
         }
         (None, Some(path)) => Some((read_token_file(path)?, Source::TokenFile(path.clone()))),
         (None, None) => None,
@@ -313,12 +325,12 @@ pub fn resolve_in(args: &DeliveryArgs, env: &Environment) -> Result<Settings, Co
     // kernelci-storage.
     let storage = match (&args.storage_url, &args.storage_token) {
         (Some(url), Some(token)) => {
-            if token.trim().is_empty() {
+            if token.expose().trim().is_empty() {
                 return Err(ConfigError::invalid("--storage-token is empty"));
             }
             Some(Endpoint {
                 url: parse_http_url(url, "--storage-url")?,
-                token: Secret::new(token.trim()),
+                token: Secret::new(token.expose().trim()),
                 url_source: Source::Flag("--storage-url"),
                 token_source: Source::Flag("--storage-token"),
             })
@@ -1050,6 +1062,25 @@ kcidb_token = "prod-token"
         assert_eq!(format!("{s}"), "***");
         assert_eq!(format!("{s:?}"), "***");
         assert_eq!(s.expose(), "abc.def.ghi");
+        // Parsed flags hold tokens as secrets too.
+        use clap::Parser;
+        let cli = crate::Cli::try_parse_from([
+            "kcidb-harvest",
+            "dir",
+            "--kcidb-rest-url",
+            "https://db.example.org/submit",
+            "--kcidb-token",
+            "sekrit-flag",
+            "--storage-url",
+            "https://files.example.org",
+            "--storage-token",
+            "sekrit-storage",
+        ])
+        .expect("parse");
+        let dbg = format!("{cli:?}");
+        assert!(!dbg.contains("sekrit"), "{dbg}");
+        let st = resolve_in(&cli.harvest.delivery, &env_in(&tmp(), &[])).expect("resolve");
+        assert_eq!(st.rest.expect("rest").token.expose(), "sekrit-flag");
     }
 
     #[test]
@@ -1155,7 +1186,7 @@ kcidb_token = "prod-token"
         // Flags beat env.
         let mut a = args();
         a.kcidb_rest_url = Some("https://flag.example.org/submit".into());
-        a.kcidb_token = Some("flagtok".into());
+        a.kcidb_token = Some(Secret::new("flagtok"));
         let s = resolve_in(&a, &env).expect("resolve");
         let rest = s.rest.expect("rest");
         assert_eq!(rest.url.as_str(), "https://flag.example.org/submit");
@@ -1240,7 +1271,7 @@ kcidb_token = "prod-token"
         a.kcidb_rest_url = Some("https://db.example.org/submit".into());
         assert!(resolve_in(&a, &env_in(&d, &[])).is_err());
         let mut a = args();
-        a.storage_token = Some("x".into());
+        a.storage_token = Some(Secret::new("x"));
         assert!(resolve_in(&a, &env_in(&d, &[])).is_err());
     }
 

@@ -153,9 +153,9 @@ pub fn args(
 ) -> DeliveryArgs {
     DeliveryArgs {
         kcidb_rest_url: rest.map(|r| r.0.to_string()),
-        kcidb_token: rest.map(|r| r.1.to_string()),
+        kcidb_token: rest.map(|r| kcidb_harvest::settings::Secret::new(r.1)),
         storage_url: storage.map(|s| s.0.to_string()),
-        storage_token: storage.map(|s| s.1.to_string()),
+        storage_token: storage.map(|s| kcidb_harvest::settings::Secret::new(s.1)),
         spool: Some(spool.to_path_buf()),
         timeout: "1s".into(),
         retry_for: Some(retry_for.into()),
