@@ -27,7 +27,7 @@ use crate::journal::{content_hash, now_rfc3339, Entry, Journal};
 use crate::kcidb::{validate_report, Report, Validated, Violation};
 use crate::settings::{self, ConfigError, LogUrls, Settings};
 use crate::spool::Spool;
-use crate::submit::{stop_requested, IngestStatus, RestClient, SubmitError};
+use crate::submit::{request_stop, stop_requested, IngestStatus, RestClient, SubmitError};
 
 /// Choices that come from the harvest command line.
 #[derive(Clone, Debug, Default)]
@@ -562,6 +562,17 @@ pub fn cmd_send(args: &SendArgs) -> i32 {
     };
     let spool = Spool::new(&settings.spool);
     let json = args.format == Format::Json;
+    // Ctrl-C: finish the submission in flight (no new retries), keep the
+    // rest in the spool; a second Ctrl-C quits at once.
+    let _ = ctrlc::set_handler(|| {
+        if stop_requested() {
+            std::process::exit(exit_code::INTERRUPTED);
+        }
+        request_stop();
+        eprintln!(
+            "kcidb-harvest: interrupted: finishing the report in flight (Ctrl-C again to quit now)"
+        );
+    });
     if !spool.dir().is_dir() {
         eprintln!(
             "kcidb-harvest: spool `{}` does not exist: nothing to send",
@@ -694,7 +705,9 @@ pub fn cmd_send(args: &SendArgs) -> i32 {
             spool.dir().display()
         );
     }
-    if failed > 0 || (stop_requested() && remaining > 0) {
+    if stop_requested() {
+        exit_code::INTERRUPTED
+    } else if failed > 0 {
         exit_code::SPOOLED
     } else if invalid > 0 {
         exit_code::INVALID

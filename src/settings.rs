@@ -395,7 +395,6 @@ pub fn resolve_in(args: &DeliveryArgs, env: &Environment) -> Result<Settings, Co
         Some(p) => (p.clone(), Source::Flag("--spool or KCIDB_HARVEST_SPOOL")),
         None => (env.cwd.join("kcidb-spool"), Source::Default),
     };
-    let spool = clean_dot(spool);
     let (journal, journal_source) = match &args.journal {
         Some(p) => (p.clone(), Source::Flag("--journal")),
         None => (
@@ -431,7 +430,7 @@ pub fn resolve_in(args: &DeliveryArgs, env: &Environment) -> Result<Settings, Co
         log_urls,
         spool,
         spool_source,
-        journal: clean_dot(journal),
+        journal,
         journal_source,
         timeout,
         retry,
@@ -442,15 +441,6 @@ pub fn resolve_in(args: &DeliveryArgs, env: &Environment) -> Result<Settings, Co
         file,
         notes,
     })
-}
-
-/// `./kcidb-spool` rather than `././kcidb-spool`.
-fn clean_dot(p: PathBuf) -> PathBuf {
-    match p.strip_prefix("./") {
-        Ok(rest) if p.starts_with("./.") || rest.as_os_str().is_empty() => p,
-        Ok(rest) => Path::new(".").join(rest),
-        Err(_) => p,
-    }
 }
 
 impl Settings {

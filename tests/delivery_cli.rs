@@ -501,6 +501,57 @@ fn an_interrupted_send_resumes_without_duplicates() {
 }
 
 #[test]
+fn ctrl_c_during_send_keeps_the_rest_and_exits_130() {
+    let w = world();
+    let hs = reports(&w, 3);
+    common::fill_spool(&w.spool(), &hs);
+    // The first submission stalls, then the connection drops: without the
+    // interrupt it would be retried for a minute.
+    w.rest
+        .push_fault(Fault::StallBeforeBody(Duration::from_millis(1500)));
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("kcidb-harvest"))
+        .arg("send")
+        .args(w.delivery_timeout(&w.rest_token, "60s", "30s"))
+        .env("HOME", w.root())
+        .current_dir(w.root())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let start = Instant::now();
+    while w.rest.submit_requests().is_empty() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "no submission came"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill -INT");
+    assert!(status.success());
+    let out = child.wait_with_output().expect("wait");
+    let took = start.elapsed();
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out));
+    assert!(took < Duration::from_secs(10), "stopped retrying: {took:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("interrupted"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(w.spooled().len(), 3, "nothing lost");
+    assert!(w.rest.submissions().is_empty());
+    // And a later send delivers all three once.
+    let out = common::bin(w.root())
+        .arg("send")
+        .args(w.delivery(&w.rest_token, "5s"))
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(w.rest.delivered_build_ids().len(), 3);
+}
+
+#[test]
 fn two_concurrent_sends_never_double_send() {
     let w = world();
     let hs = reports(&w, 8);
