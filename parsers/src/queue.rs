@@ -14,8 +14,12 @@
 //! When both exist `linux/patches/` is hashed too and a note is left if it
 //! disagrees (in a normal run they are the same bytes; the corpus copies
 //! had addresses rewritten in `linux/patches/` only). An unreadable tarball
-//! falls back to `linux/patches/` with a note. With neither, there is no
-//! queue: the hash is `""` and the series empty.
+//! falls back to `linux/patches/` with a note. With neither, but with the
+//! clone present (the layout's git directory, into which the queue would
+//! have been unpacked), there was no queue: the hash is `""` and the series
+//! empty (facts located at `linux/patches`). With neither and no clone (a
+//! partial copy of the directory) nothing is emitted: the queue is unknown,
+//! which the merge stage decides about.
 //!
 //! Series lines: blank lines and `#` comments are skipped; the first
 //! whitespace-separated token is the patch (quilt allows options such as
@@ -122,13 +126,25 @@ impl Parser for Queue {
                 "folder without a `series` file: its patches are not a queue",
             );
         }
-        facts.push(
-            keys::QUEUE_SERIES,
-            serde_json::Value::Array(Vec::new()),
-            SERIES_FILE,
-            None,
-        );
-        facts.push(keys::QUEUE_PATCHSET_HASH, "", SERIES_FILE, None);
+        // The queue is unpacked into the clone right after `git clone`, so a
+        // clone without it had no queue. Without the clone (a partial copy
+        // of the directory) the queue is unknown, not empty.
+        match input.git_dir.as_deref().filter(|g| input.path(g).is_dir()) {
+            Some(_) => {
+                facts.push(
+                    keys::QUEUE_SERIES,
+                    serde_json::Value::Array(Vec::new()),
+                    PATCH_DIR,
+                    None,
+                );
+                facts.push(keys::QUEUE_PATCHSET_HASH, "", PATCH_DIR, None);
+            }
+            None => facts.note(
+                TARBALL,
+                None,
+                format!("no {TARBALL}, no {SERIES_FILE} and no clone: the queue is unknown"),
+            ),
+        }
         Ok(())
     }
 }
