@@ -388,8 +388,10 @@ fn maxresident(tail: &str) -> Option<i64> {
     let idx = tail.find("maxresident")?;
     let before = &tail[..idx];
     let digits_start = before
-        .rfind(|c: char| !c.is_ascii_digit())
-        .map_or(0, |p| p + 1);
+        .char_indices()
+        .rev()
+        .find(|(_, c)| !c.is_ascii_digit())
+        .map_or(0, |(p, c)| p + c.len_utf8());
     int(&before[digits_start..])
 }
 
@@ -554,6 +556,16 @@ mod tests {
     }
 
     #[test]
+    fn maxresident_after_multibyte_text() {
+        assert_eq!(
+            maxresident(" (0avgtext+0avgdataé1696maxresident)k"),
+            Some(1696)
+        );
+        assert_eq!(maxresident(" é maxresident"), None);
+        assert_eq!(maxresident("1696maxresident"), Some(1696));
+    }
+
+    #[test]
     fn nothing_recognised_is_a_note() {
         let f = run("0.308\n");
         assert!(f.items.is_empty());
@@ -591,7 +603,7 @@ mod tests {
         }
 
         #[test]
-        fn never_panics_on_timelike_text(s in "(real|user|sys|Exit status:|Command exited with non-zero status|[0-9:.,ms ]|elapsed|\t|\n){0,40}") {
+        fn never_panics_on_timelike_text(s in "(real|user|sys|Exit status:|Command exited with non-zero status|[0-9:.,ms é]|elapsed|maxresident|\t|\n){0,40}") {
             let _ = run(&s);
         }
 
