@@ -47,7 +47,8 @@ pub const KTEST_DIE: &str = "output_log.ktest_die";
 pub const NO_QUEUE: &str = "output_log.no_queue";
 
 // ---- ktest LOG_FILE (linux/log); facts describe the LAST run in the file ----
-/// [int] number of `STARTING AUTOMATED TESTS` runs in the file
+/// [int] number of `STARTING AUTOMATED TESTS` runs in the file (absent when
+/// there is none: the log is not a ktest LOG_FILE); located at the last run
 pub const KTEST_RUNS: &str = "ktest.runs";
 /// [string] effective option from the `DEFAULT OPTIONS:` dump; key is `ktest.opt.<KEY>`.
 /// A per-test option `KEY[n]` of the test that ran last (`RUNNING TEST n`,
