@@ -290,6 +290,8 @@ struct Setup<'a> {
     patches: &'a [&'a str],
     /// Install harvest-hook.sh as ~/bin/kcidb-harvest-hook.
     hook: bool,
+    /// Contents of ~/.config/kcidb-harvest/hook.conf.
+    hook_conf: Option<&'a str>,
     /// A fake kcidb-harvest first in PATH exiting with this code.
     fake_harvest_exit: Option<i32>,
     /// Environment of run_test.sh (and so of the hook).
@@ -444,6 +446,7 @@ impl Run {
                     "#!/bin/sh\nprintf '%s\\n' \"$@\" > '{seen_s}/harvest.args'\n\
                      pwd > '{seen_s}/harvest.pwd'\n\
                      printf '%s\\n' \"$KCIDB_HARVEST_SPOOL\" > '{seen_s}/harvest.spool'\n\
+                     printf '%s\\n' \"$KCIDB_REST\" > '{seen_s}/harvest.rest'\n\
                      for f in commit.txt start_time.txt output_log; do cp \"$1/$f\" '{seen_s}/' || exit 98; done\n\
                      exit {code}\n"
                 ),
@@ -452,6 +455,9 @@ impl Run {
         if setup.hook {
             let hook = read(&contrib().join("harvest-hook.sh"));
             write_exec(&sb.path("home/bin/kcidb-harvest-hook"), &hook);
+        }
+        if let Some(conf) = setup.hook_conf {
+            write(&sb.path("home/.config/kcidb-harvest/hook.conf"), conf);
         }
 
         // "Generate" the script: fill in REMOTE_DIR and the mirror, then
@@ -652,13 +658,22 @@ fn hook_runs_kcidb_harvest_on_the_finished_dir_then_removes_it() {
         patches: &["run_test.sh.patch"],
         hook: true,
         fake_harvest_exit: Some(0),
+        // The environment wins over hook.conf; hook.conf is exported.
+        hook_conf: Some(
+            "KCIDB_ORIGIN=from_conf\nKCIDB_HARVEST_ARGS='--instance staging'\n\
+             KCIDB_REST=https://token@kcidb.example.org\n",
+        ),
         env: &[("KCIDB_ORIGIN", ORIGIN)],
         ..Setup::default()
     });
     let remote = run.remote.to_str().expect("utf-8");
     assert_eq!(
         run.seen("harvest.args"),
-        format!("{remote}\n--origin\n{ORIGIN}\n--assume-finished\n")
+        format!("{remote}\n--origin\n{ORIGIN}\n--assume-finished\n--instance\nstaging\n")
+    );
+    assert_eq!(
+        run.seen("harvest.rest"),
+        "https://token@kcidb.example.org\n"
     );
     // Run from $HOME with a spool there, so nothing lands in REMOTE_DIR.
     let home = run.sb.path("home");

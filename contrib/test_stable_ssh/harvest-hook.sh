@@ -14,7 +14,9 @@
 # killed; run_test.sh then falls back to the stock `rm -rf`.
 #
 # Settings come from the environment, else from shell assignments in
-# ${XDG_CONFIG_HOME:-~/.config}/kcidb-harvest/hook.conf (the environment wins):
+# ${XDG_CONFIG_HOME:-~/.config}/kcidb-harvest/hook.conf (the environment wins).
+# Everything assigned there is exported, so the file can also hold
+# kcidb-harvest's own settings (KCIDB_REST, KCI_STORAGE_URL, ...).
 #
 #   KCIDB_ORIGIN          origin the results are reported as (default: gregkh)
 #   KCIDB_KEEP            what stays after the harvest:
@@ -48,8 +50,10 @@ done
 conf=${XDG_CONFIG_HOME:-$HOME/.config}/kcidb-harvest/hook.conf
 conf_error=""
 if [ -r "$conf" ]; then
+	set -a
 	# shellcheck disable=SC1090
-	. "$conf" || conf_error="could not read $conf, using defaults"
+	. "$conf" || conf_error="$conf had errors"
+	set +a
 fi
 for var in "${!from_env[@]}"; do
 	printf -v "$var" '%s' "${from_env[$var]}"
@@ -138,11 +142,15 @@ slim() {
 
 harvest_rc=""
 if harvester=$(find_harvester); then
-	# shellcheck disable=SC2206
-	extra=($KCIDB_HARVEST_ARGS)
+	read -r -a extra <<<"${KCIDB_HARVEST_ARGS-}"
 	cmd=("$harvester" "$dir" --origin "$origin" --assume-finished "${extra[@]}")
 	if command -v timeout >/dev/null; then
 		cmd=(timeout "$timeout_s" "${cmd[@]}")
+	fi
+	# `test_stable_ssh all` ends several runs on one builder: one harvest
+	# at a time on the shared spool and journal.
+	if command -v flock >/dev/null; then
+		cmd=(flock "$spool/hook.lock" "${cmd[@]}")
 	fi
 	say "running: ${cmd[*]}"
 	# The spool and journal must outlive REMOTE_DIR: run from $HOME.
