@@ -73,6 +73,24 @@ fn ok(cmd: &mut Command) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
+fn sha256_hex(data: impl AsRef<[u8]>) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(data.as_ref())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Epoch seconds of an RFC 3339 JSON string.
+fn rfc3339_epoch(v: &Value) -> i64 {
+    let s = v
+        .as_str()
+        .unwrap_or_else(|| panic!("{v} is not a time string"));
+    chrono::DateTime::parse_from_rfc3339(s)
+        .unwrap_or_else(|e| panic!("{s:?} is not RFC 3339: {e}"))
+        .timestamp()
+}
+
 fn is_sha1(s: &str) -> bool {
     s.len() == 40
         && s.bytes()
@@ -279,6 +297,8 @@ struct Run {
     sb: Sandbox,
     remote: PathBuf,
     base_commit: String,
+    /// inputs-reference §9 over the one-patch queue.
+    patchset_hash: String,
     warnings: usize,
     errors: usize,
 }
@@ -342,12 +362,11 @@ impl Run {
         // A one-patch stable queue, tarred like test_stable_ssh does.
         let queue = sb.path("queue-6.1");
         write(&queue.join("series"), "readme-fix-a-typo.patch\n");
-        write(
-            &queue.join("readme-fix-a-typo.patch"),
-            "From: Patch Author <author@example.org>\nSubject: README: fix a typo\n\n\
+        let patch = "From: Patch Author <author@example.org>\nSubject: README: fix a typo\n\n\
              Signed-off-by: Patch Author <author@example.org>\n---\n README | 2 +-\n\n\
-             --- a/README\n+++ b/README\n@@ -1,3 +1,3 @@\n Linux kernel\n-teh fake mirror\n+the fake mirror\n end\n",
-        );
+             --- a/README\n+++ b/README\n@@ -1,3 +1,3 @@\n Linux kernel\n-teh fake mirror\n+the fake mirror\n end\n";
+        write(&queue.join("readme-fix-a-typo.patch"), patch);
+        let patchset_hash = sha256_hex(format!("{}\n", sha256_hex(patch)).as_bytes());
         ok(sb
             .cmd("tar")
             .arg("-czf")
@@ -497,6 +516,7 @@ impl Run {
                 sb,
                 remote,
                 base_commit,
+                patchset_hash,
                 warnings,
                 errors,
             },
@@ -593,13 +613,29 @@ impl Run {
             "https://git.kernel.org/pub/scm/linux/kernel/git/stable/linux.git",
             "{report:#}"
         );
-        // The base commit comes from commit.txt (or the clone reflog). Until
-        // the commit-txt and git-meta parsers are on main the field is
-        // omitted; whenever it is there it must be the mirror's commit, never
-        // the quiltimport HEAD above it.
-        if let Some(hash) = ck.get("git_commit_hash") {
-            assert_eq!(hash.as_str(), Some(self.base_commit.as_str()), "{report:#}");
-        }
+        // What the patched script adds, as KCIDB fields: the base commit
+        // (not the quiltimport HEAD above it), and the build's start = the
+        // script's TIME= in start_time.txt.
+        assert_eq!(
+            ck["git_commit_hash"].as_str(),
+            Some(self.base_commit.as_str()),
+            "{report:#}"
+        );
+        let linux = self.remote.join("linux");
+        let head = self.sb.git(&linux, &["rev-parse", "HEAD"]);
+        assert_eq!(ck["misc"]["patched_commit"].as_str(), Some(head.as_str()));
+        assert_eq!(
+            ck["patchset_hash"].as_str(),
+            Some(self.patchset_hash.as_str())
+        );
+        assert_eq!(ck["valid"], true, "{report:#}");
+        let start: i64 = read(&self.remote.join("start_time.txt"))
+            .trim()
+            .parse()
+            .expect("start_time.txt is an epoch");
+        assert_eq!(rfc3339_epoch(&builds[0]["start_time"]), start, "{report:#}");
+        assert!(rfc3339_epoch(&ck["start_time"]) <= start, "{report:#}");
+        assert_eq!(builds[0]["status"], "PASS", "{report:#}");
     }
 }
 
