@@ -15,6 +15,8 @@ pub use cli::Cli;
 
 /// Run the command line; returns the process exit code.
 pub fn run(cli: Cli) -> i32 {
-    let _ = cli;
-    exit_code::OK
+    match cli.command {
+        Some(cli::Command::Validate { file }) => kcidb::validate::cmd_validate(&file),
+        _ => exit_code::OK,
+    }
 }
