@@ -48,7 +48,11 @@ pub(super) fn check_bytes(
     let value: Value = match serde_json::from_slice(bytes) {
         Ok(v) => v,
         Err(e) => {
-            let _ = writeln!(err, "{name}: not valid JSON: {e}");
+            let _ = writeln!(
+                err,
+                "{name}: not valid JSON: {e}{}",
+                non_json_hint(bytes, &e)
+            );
             return exit_code::INVALID;
         }
     };
@@ -61,6 +65,21 @@ pub(super) fn check_bytes(
             let _ = writeln!(err, "{name}: {v}");
         }
         exit_code::INVALID
+    }
+}
+
+/// A hint when the parser stopped on `NaN` or `Infinity`, which some JSON
+/// writers emit (Python's `json` by default) but JSON does not allow.
+fn non_json_hint(bytes: &[u8], e: &serde_json::Error) -> &'static str {
+    let Some(line) = bytes.split(|&b| b == b'\n').nth(e.line().saturating_sub(1)) else {
+        return "";
+    };
+    let at = &line[e.column().saturating_sub(1).min(line.len())..];
+    let at = at.strip_prefix(b"-").unwrap_or(at);
+    if at.starts_with(b"NaN") || at.starts_with(b"Infinity") {
+        " (NaN and Infinity are not JSON; leave the field out)"
+    } else {
+        ""
     }
 }
 
@@ -147,5 +166,8 @@ mod tests {
         );
         assert_eq!(code, exit_code::INVALID);
         assert!(err.contains("not valid JSON"), "{err}");
+        assert!(err.contains("(NaN and Infinity are not JSON"), "{err}");
+        let (_, _, err) = run(b"{\"version\": {\"major\": -Infinity}}");
+        assert!(err.contains("(NaN and Infinity are not JSON"), "{err}");
     }
 }

@@ -131,9 +131,9 @@ fn kind(v: &Value) -> &'static str {
     }
 }
 
-/// A string for a message: quoted, escaped, cut after 60 characters.
+/// A string for a message: quoted, escaped, cut after 100 characters.
 fn quote(s: &str) -> String {
-    const MAX: usize = 60;
+    const MAX: usize = 100;
     match s.char_indices().nth(MAX) {
         Some((cut, _)) => format!("{:?}… ({} characters)", &s[..cut], s.chars().count()),
         None => format!("{s:?}"),
@@ -141,10 +141,10 @@ fn quote(s: &str) -> String {
 }
 
 fn wrong_type(out: &mut Vec<Violation>, path: &str, expected: &str, v: &Value) {
-    let message = if v.is_null() {
-        "null is not allowed; leave the field out when it is unknown".to_owned()
-    } else {
-        format!("expected {expected}, found {}", kind(v))
+    let message = match v {
+        Value::Null => "null is not allowed; leave the field out when it is unknown".to_owned(),
+        Value::Number(n) => format!("expected {expected}, found the number {n}"),
+        _ => format!("expected {expected}, found {}", kind(v)),
     };
     push(out, path, message);
 }
