@@ -155,7 +155,7 @@ pub struct DeliveryArgs {
     #[arg(long)]
     pub no_upload: bool,
 
-    /// Where undelivered reports wait (default: ./kcidb-spool)
+    /// Where undelivered reports wait (default: ./kcidb-spool; e.g. --spool /var/spool/kcidb)
     #[arg(long, value_name = "DIR", env = "KCIDB_HARVEST_SPOOL")]
     pub spool: Option<PathBuf>,
 
@@ -251,8 +251,8 @@ pub struct Overrides {
 
 #[derive(Debug, Args, Clone)]
 pub struct SendArgs {
-    /// Spool directory (default: ./kcidb-spool)
-    #[arg(value_name = "SPOOL")]
+    /// Spool directory (default: --spool, else ./kcidb-spool)
+    #[arg(value_name = "SPOOL", id = "spool_dir")]
     pub spool: Option<PathBuf>,
 
     #[command(flatten)]

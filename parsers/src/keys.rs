@@ -139,6 +139,24 @@ pub const UTS_VERSION: &str = "uts_version";
 /// [string] include/config/kernel.release or UTS_RELEASE
 pub const KERNEL_RELEASE: &str = "kernel_release";
 
+// ---- linux/Makefile ----
+/// [string] `VERSION.PATCHLEVEL.SUBLEVEL` + EXTRAVERSION of the source tree (`6.1.192`)
+pub const MAKEFILE_VERSION: &str = "makefile.version";
+
+// ---- the primary build log (build-log parser) ----
+/// [string] lower-case hex sha256 of the log's (decompressed) bytes: the default run id
+pub const LOG_SHA256: &str = "log.sha256";
+/// [int] size in bytes of the (decompressed) log
+pub const LOG_BYTES: &str = "log.bytes";
+/// [string] kbuild's `Kernel: <image> is ready` line (the build finished)
+pub const LOG_KERNEL_READY: &str = "log.kernel_ready";
+/// [string] the first top-level make failure (`make: *** …` / `make[1]: *** …`)
+pub const LOG_MAKE_FAILED: &str = "log.make_failed";
+/// [string] the tuxmake command line heading a tuxmake build.log
+pub const LOG_TUXMAKE_CMD: &str = "log.tuxmake_command";
+/// [string] the first `make` command line echoed in the log (tuxmake logs echo theirs)
+pub const LOG_MAKE_CMD: &str = "log.make_command";
+
 // ---- the queue ----
 /// [array of string] patch names in series order (first token of each line)
 pub const QUEUE_SERIES: &str = "queue.series";
