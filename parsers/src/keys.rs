@@ -118,6 +118,9 @@ pub const TIME_EXIT: &str = "time.exit_status";
 pub const TIME_MAX_RSS: &str = "time.max_rss_kb";
 /// [string] "bash" | "posix" | "gnu" | "gnu-verbose"
 pub const TIME_FORMAT: &str = "time.format";
+/// [int] signal that ended the command (GNU time `Command terminated by
+/// signal N` / `Command stopped by signal N`); no TIME_EXIT is emitted then
+pub const TIME_SIGNAL: &str = "time.signal";
 
 // ---- output tree (.config, compile.h, kernel.release, utsrelease.h, utsversion.h) ----
 /// [string] SRCARCH from `# Linux/<arch> <release> Kernel Configuration`
