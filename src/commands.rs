@@ -1,7 +1,7 @@
 //! The subcommands: each takes parsed arguments and returns an exit code.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use std::time::SystemTime;
 
@@ -11,7 +11,7 @@ use serde_json::json;
 use crate::cli::{Cli, ExplainArgs, Format};
 use crate::exit_code;
 use crate::harvest::{self, HarvestOptions, Harvested, Outcome};
-use crate::kcidb::{self, Report};
+use crate::kcidb::Report;
 use crate::layout::LAYOUTS;
 use crate::output;
 
