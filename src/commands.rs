@@ -1,7 +1,7 @@
 //! The subcommands: each takes parsed arguments and returns an exit code.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use std::time::SystemTime;
 
@@ -11,7 +11,7 @@ use serde_json::json;
 use crate::cli::{Cli, ExplainArgs, Format};
 use crate::exit_code;
 use crate::harvest::{self, HarvestOptions, Harvested, Outcome};
-use crate::kcidb::{self, Report};
+use crate::kcidb::Report;
 use crate::layout::LAYOUTS;
 use crate::output;
 
@@ -226,41 +226,4 @@ pub fn man() -> i32 {
     }
     output::stdout(&String::from_utf8_lossy(&buf));
     exit_code::OK
-}
-
-/// `kcidb-harvest validate FILE|-` (schema v5.3).
-pub fn validate_file(file: &str) -> i32 {
-    let text = if file == "-" {
-        let mut s = String::new();
-        if let Err(e) = std::io::Read::read_to_string(&mut std::io::stdin(), &mut s) {
-            output::error(&format!("cannot read standard input: {e}"));
-            return exit_code::USAGE;
-        }
-        s
-    } else {
-        match std::fs::read_to_string(Path::new(file)) {
-            Ok(s) => s,
-            Err(e) => {
-                output::error(&format!("cannot read `{file}`: {e}"));
-                return exit_code::USAGE;
-            }
-        }
-    };
-    let value: serde_json::Value = match serde_json::from_str(&text) {
-        Ok(v) => v,
-        Err(e) => {
-            output::error(&format!("`{file}` is not JSON: {e}"));
-            return exit_code::INVALID;
-        }
-    };
-    let violations = kcidb::validate_value(&value);
-    if violations.is_empty() {
-        output::stdout(&format!("{file}: valid KCIDB v5.3\n"));
-        exit_code::OK
-    } else {
-        for v in violations {
-            output::stderr_line(&format!("{file}: {v}"));
-        }
-        exit_code::INVALID
-    }
 }

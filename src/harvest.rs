@@ -170,7 +170,19 @@ fn dir_name(dir: &Path) -> String {
 
 /// Harvest one result directory.
 pub fn harvest_dir(dir: &Path, opts: &HarvestOptions) -> Result<Outcome, HarvestError> {
-    let (layout, input, facts) = collect_facts(dir)?;
+    let (layout, input, mut facts) = collect_facts(dir)?;
+    merge::promote_output_log_framing(&mut facts);
+    if !facts.has(kcidb_harvest_parsers::keys::LOG_SHA256) {
+        // no build log: the run id follows output_log's bytes instead
+        if let Some(sha) = sha256_file(&input, "output_log") {
+            facts.push(
+                kcidb_harvest_parsers::keys::LOG_SHA256,
+                sha,
+                "output_log",
+                None,
+            );
+        }
+    }
 
     if !merge::run_finished(&facts) && !opts.assume_finished {
         let log = input
@@ -275,11 +287,15 @@ pub fn human_line(m: &Merged) -> String {
         "FAILED!"
     };
     let mut counts = Vec::new();
-    if let Some(w) = get("warnings_raw") {
-        counts.push(format!("W:{w} ({} distinct)", get("warnings").unwrap_or(0)));
-    }
-    if let Some(e) = get("errors_raw") {
-        counts.push(format!("E:{e} ({} distinct)", get("errors").unwrap_or(0)));
+    for (raw, distinct, letter) in [
+        ("warnings_raw", "warnings", "W"),
+        ("errors_raw", "errors", "E"),
+    ] {
+        match (get(raw), get(distinct)) {
+            (Some(r), Some(d)) => counts.push(format!("{letter}:{r} ({d} distinct)")),
+            (Some(r), None) => counts.push(format!("{letter}:{r}")),
+            _ => {}
+        }
     }
     if let Some(d) = &b.duration {
         counts.push(format!("{d} seconds"));
@@ -289,4 +305,20 @@ pub fn human_line(m: &Merged) -> String {
         m.version_label,
         counts.join(" ")
     )
+}
+
+/// sha256 hex of a (maybe gzip-compressed) file of the directory.
+fn sha256_file(input: &kcidb_harvest_parsers::Input, rel: &str) -> Option<String> {
+    use sha2::Digest;
+    let mut opened = input.open(rel).ok()??;
+    let mut h = sha2::Sha256::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = std::io::Read::read(&mut opened.reader, &mut buf).ok()?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Some(kcidb_harvest_parsers::build_log::hex(&h.finalize()))
 }

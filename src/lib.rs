@@ -34,7 +34,7 @@ pub fn run(cli: Cli) -> i32 {
     output::init_tracing(verbose, quiet);
     match cli.command {
         Some(Command::Parsers) => commands::parsers(),
-        Some(Command::Validate { file }) => commands::validate_file(&file),
+        Some(Command::Validate { file }) => kcidb::validate::cmd_validate(&file),
         Some(Command::Explain(args)) => commands::explain(&args),
         Some(Command::Completions { shell }) => commands::completions(shell),
         Some(Command::Man) => commands::man(),

@@ -42,6 +42,30 @@ pub struct Merged {
     pub status_reason: String,
 }
 
+/// ktest prints its framing both into the log and on stdout (into
+/// `output_log`, as `output_log.ktest.*` facts). When the build log has no
+/// framing (a partial copy with only `output_log`), the stdout copy stands
+/// in; `Caught Sig Int` only ever reaches stderr, so it is always taken
+/// from `output_log`.
+pub fn promote_output_log_framing(facts: &mut Facts) {
+    let log_has_framing = facts.has(keys::KTEST_RUNS);
+    let promoted: Vec<kcidb_harvest_parsers::Fact> = facts
+        .items
+        .iter()
+        .filter_map(|f| {
+            let rest = f.key.strip_prefix(keys::OUTPUT_KTEST_PREFIX)?;
+            let key = format!("ktest.{rest}");
+            let take = !log_has_framing || (key == keys::KTEST_INTERRUPTED && !facts.has(&key));
+            take.then(|| kcidb_harvest_parsers::Fact {
+                key,
+                value: f.value.clone(),
+                loc: f.loc.clone(),
+            })
+        })
+        .collect();
+    facts.items.extend(promoted);
+}
+
 /// Whether a run reached its end (inputs-reference §8 "is this run finished?").
 pub fn run_finished(facts: &Facts) -> bool {
     if !is_ktest_run(facts) {
@@ -420,6 +444,8 @@ pub fn merge(facts: &Facts, ctx: &MergeContext<'_>) -> Merged {
         });
     let no_queue_rule = (stable_dir
         && !queue_known
+        && !facts.has(keys::TAR_MEMBER)
+        && !facts.has(keys::QUILTIMPORT_APPLIED)
         && (facts.has(keys::NO_QUEUE)
             || facts.has(keys::RUN_KERNEL_VERSION)
             || facts.has(keys::KTEST_EXIT)))
@@ -889,6 +915,17 @@ pub fn merge(facts: &Facts, ctx: &MergeContext<'_>) -> Merged {
                 source: format!("{diag_file} (grep -c -i compatible recount)"),
                 disagreements: dis,
             });
+        }
+    }
+    if diag.is_none() {
+        // no build log: the script's own counts from output_log
+        for (key, reported) in [
+            ("warnings_raw", keys::WARNINGS_REPORTED),
+            ("errors_raw", keys::ERRORS_REPORTED),
+        ] {
+            if let Some((n, _)) = facts.int(reported) {
+                misc.insert(key.into(), json!(n));
+            }
         }
     }
     if let Some((n, _)) = facts.int(keys::KTEST_EXIT) {
