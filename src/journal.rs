@@ -130,13 +130,12 @@ impl Journal {
             .append(true)
             .create(true)
             .open(&self.path)?;
-        if file.try_lock().is_err() {
+        crate::spool::lock_exclusive(&file, || {
             tracing::info!(
                 "waiting for another kcidb-harvest run to release `{}`",
                 self.path.display()
-            );
-            file.lock()?;
-        }
+            )
+        })?;
         self.read_from(&mut file, true)?;
         Ok(JournalLock {
             journal: self,
@@ -246,7 +245,7 @@ impl JournalLock<'_> {
 
 impl Drop for JournalLock<'_> {
     fn drop(&mut self) {
-        let _ = self.file.unlock();
+        crate::spool::unlock(&self.file);
     }
 }
 

@@ -31,8 +31,31 @@ pub struct SpoolLock {
 
 impl Drop for SpoolLock {
     fn drop(&mut self) {
-        let _ = self.file.unlock();
+        unlock(&self.file);
     }
+}
+
+/// Take an exclusive advisory lock (flock) on `file`, waiting if another
+/// process holds it; `wait_note` is logged before waiting.
+#[expect(
+    clippy::incompatible_msrv,
+    reason = "File::lock is stable since Rust 1.89; the project builds with 1.95 (raise rust-version with a workspace-wide is_multiple_of sweep)"
+)]
+pub(crate) fn lock_exclusive(file: &File, wait_note: impl FnOnce()) -> io::Result<()> {
+    if file.try_lock().is_err() {
+        wait_note();
+        file.lock()?;
+    }
+    Ok(())
+}
+
+/// Release a lock taken by [`lock_exclusive`] (closing the file does too).
+#[expect(
+    clippy::incompatible_msrv,
+    reason = "File::unlock is stable since Rust 1.89"
+)]
+pub(crate) fn unlock(file: &File) {
+    let _ = file.unlock();
 }
 
 impl Spool {
@@ -106,13 +129,12 @@ impl Spool {
             .create(true)
             .truncate(false)
             .open(self.dir.join(".lock"))?;
-        if file.try_lock().is_err() {
+        lock_exclusive(&file, || {
             tracing::warn!(
                 "another `kcidb-harvest send` is draining `{}`; waiting for it",
                 self.dir.display()
-            );
-            file.lock()?;
-        }
+            )
+        })?;
         Ok(SpoolLock { file })
     }
 
