@@ -255,6 +255,46 @@ fn a_harvested_corpus_directory_is_delivered_as_dry_run_shows_plus_urls() {
 }
 
 #[test]
+fn every_transient_fault_in_a_row_still_delivers_exactly_once() {
+    let w = world();
+    let dir = common::unpack_case("warn", &w.results());
+    for f in [
+        Fault::Status(503),
+        Fault::Status(502),
+        Fault::ResetMidBody,
+        Fault::StallBeforeBody(Duration::from_secs(3)),
+        Fault::TooManyRequests("1".into()),
+    ] {
+        w.rest.push_fault(f);
+    }
+    w.storage.push_fault(Fault::Status(503));
+    w.storage.push_fault(Fault::ResetMidBody);
+    let start = Instant::now();
+    let out = common::bin(w.root())
+        .args(harvest_args(std::slice::from_ref(&dir)))
+        .args(w.delivery(&w.rest_token, "30s"))
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let statuses: Vec<u16> = w.rest.submit_requests().iter().map(|s| s.status).collect();
+    assert_eq!(statuses, vec![503, 502, 0, 0, 429, 200]);
+    let seen = w.rest.submit_requests();
+    assert!(
+        seen[5].at - seen[4].at >= Duration::from_millis(950),
+        "Retry-After: 1 honoured"
+    );
+    assert!(
+        start.elapsed() >= Duration::from_secs(2),
+        "the 1 s timeout fired once"
+    );
+    assert_eq!(w.rest.submissions().len(), 1, "delivered exactly once");
+    assert_eq!(w.journal().len(), 1);
+    assert!(w.spooled().is_empty());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("retrying in"), "{stderr}");
+}
+
+#[test]
 fn exit_codes_say_delivered_spooled_or_refused() {
     let w = world();
     let dir = common::unpack_case("pass-tiny", &w.results());
