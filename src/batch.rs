@@ -24,18 +24,27 @@ pub fn harvest_one(dir: &std::path::Path, opts: &HarvestOptions) -> DirResult {
     }
 }
 
-/// Harvest `dirs` with `jobs` threads; `on_result(index, result)` is called
-/// on the calling thread in index order. Returns how many were started.
-pub fn run<F>(
+/// Harvest `dirs` with `jobs` threads; `prepare` runs on the worker
+/// thread right after each harvest (e.g. to compress artifacts), and
+/// `on_result(index, result)` is called on the calling thread in index
+/// order. Returns how many were started.
+pub fn run<P, F>(
     dirs: &[PathBuf],
     opts: &HarvestOptions,
     jobs: usize,
     stop: &AtomicBool,
+    prepare: &P,
     mut on_result: F,
 ) -> usize
 where
+    P: Fn(&mut DirResult) + Sync,
     F: FnMut(usize, DirResult),
 {
+    let work = |d: &std::path::Path| {
+        let mut r = harvest_one(d, opts);
+        prepare(&mut r);
+        r
+    };
     let jobs = jobs.max(1).min(dirs.len().max(1));
     if jobs == 1 {
         let mut started = 0;
@@ -44,7 +53,7 @@ where
                 break;
             }
             started += 1;
-            on_result(i, harvest_one(d, opts));
+            on_result(i, work(d));
         }
         return started;
     }
@@ -54,7 +63,7 @@ where
     std::thread::scope(|s| {
         for _ in 0..jobs {
             let tx = tx.clone();
-            let (next, started) = (&next, &started);
+            let (next, started, work) = (&next, &started, &work);
             s.spawn(move || loop {
                 if stop.load(Ordering::SeqCst) {
                     break;
@@ -64,7 +73,7 @@ where
                     break;
                 };
                 started.fetch_add(1, Ordering::SeqCst);
-                if tx.send((i, harvest_one(d, opts))).is_err() {
+                if tx.send((i, work(d))).is_err() {
                     break;
                 }
             });

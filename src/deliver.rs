@@ -40,6 +40,37 @@ pub struct DeliverOptions {
     pub origin: String,
 }
 
+/// Work a batch worker does before delivery: compress the artifacts of
+/// builds that will be uploaded (not already delivered, not refused).
+#[derive(Clone, Debug, Default)]
+pub struct PreparePlan {
+    upload: bool,
+    delivered: HashSet<String>,
+    allow_unknown_commit: bool,
+}
+
+impl PreparePlan {
+    /// Compress `h`'s artifacts now when they will be uploaded. A failure
+    /// is left for `push`, which compresses again and reports it.
+    pub fn prepare(&self, h: &mut Harvested) {
+        if !self.upload
+            || !h.compressed.is_empty()
+            || (!h.commit_known && !self.allow_unknown_commit)
+            || self.delivered.contains(h.build_id())
+        {
+            return;
+        }
+        let mut done = Vec::with_capacity(h.artifacts.len());
+        for a in &h.artifacts {
+            match artifacts::compress(&a.path, &a.upload_name) {
+                Ok(c) => done.push(std::sync::Arc::new(c)),
+                Err(_) => return,
+            }
+        }
+        h.compressed = done;
+    }
+}
+
 /// What became of one directory's report.
 #[derive(Clone, Debug)]
 pub struct Outcome {
@@ -155,6 +186,20 @@ impl Deliverer {
         })
     }
 
+    /// What the batch workers may do ahead of [`Deliverer::push`]
+    /// (compress artifacts on every core) without touching the network.
+    pub fn prepare_plan(&self) -> PreparePlan {
+        PreparePlan {
+            upload: self.uploader.is_some(),
+            delivered: if self.opts.force {
+                HashSet::new()
+            } else {
+                self.journal.build_ids().map(String::from).collect()
+            },
+            allow_unknown_commit: self.opts.allow_unknown_commit,
+        }
+    }
+
     /// Take one harvested directory. Returns the outcomes known now: this
     /// directory's if it was settled at once (refused, invalid, already
     /// delivered, upload failed), and those of a submission that filled up.
@@ -245,10 +290,14 @@ impl Deliverer {
         }
 
         if let Some(up) = &self.uploader {
-            for a in &h.artifacts {
+            for (i, a) in h.artifacts.iter().enumerate() {
                 let span = tracing::info_span!("upload", file = %a.path.display());
                 let _g = span.enter();
-                let result = artifacts::compress(&a.path, &a.upload_name).and_then(|c| {
+                let compressed = match h.compressed.get(i) {
+                    Some(c) if h.compressed.len() == h.artifacts.len() => Ok(c.clone()),
+                    _ => artifacts::compress(&a.path, &a.upload_name).map(std::sync::Arc::new),
+                };
+                let result = compressed.and_then(|c| {
                     tracing::debug!(
                         "{} → {} bytes gzip (sha256 {})",
                         a.path.display(),

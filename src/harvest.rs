@@ -46,6 +46,10 @@ pub struct Harvested {
     pub line: String,
     /// False when the base commit is unknown (delivery refuses unless allowed).
     pub commit_known: bool,
+    /// The artifacts already gzip-compressed (same order as `artifacts`),
+    /// done by the batch workers so compression uses every core; empty
+    /// when delivery compresses them itself.
+    pub compressed: Vec<std::sync::Arc<crate::artifacts::Compressed>>,
 }
 
 impl Harvested {
@@ -271,6 +275,7 @@ pub fn harvest_dir(dir: &Path, opts: &HarvestOptions) -> Result<Outcome, Harvest
             artifacts,
             line,
             commit_known: merged.commit_known,
+            compressed: Vec::new(),
         }),
         Box::new(merged),
     ))

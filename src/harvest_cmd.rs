@@ -12,7 +12,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::batch;
 use crate::cli::{Format, HarvestArgs};
 use crate::commands::{self, DirResult};
-use crate::deliver::{DeliverOptions, Deliverer, OutcomeKind};
+use crate::deliver::{DeliverOptions, Deliverer, Outcome, OutcomeKind, PreparePlan};
 use crate::discover::{self, DiscoverOptions};
 use crate::exit_code;
 use crate::harvest::{HarvestOptions, Harvested};
@@ -132,10 +132,47 @@ pub fn run(args: &HarvestArgs) -> i32 {
         None => line(),
     };
 
-    // ---- harvest ----
-    let mut harvested: Vec<Harvested> = Vec::new();
+    // ---- the deliverer (streaming: one submission buffered at most) ----
+    let mut deliverer = if args.dry_run {
+        None
+    } else {
+        let settings = match settings::resolve(&args.delivery) {
+            Ok(s) => s,
+            Err(e) => {
+                output::error(&e.to_string());
+                return exit_code::USAGE;
+            }
+        };
+        match Deliverer::new(
+            &settings,
+            DeliverOptions {
+                force: args.force,
+                allow_unknown_commit: args.allow_unknown_commit,
+                origin: opts.origin.clone(),
+            },
+        ) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                output::error(&e.to_string());
+                return exit_code::USAGE;
+            }
+        }
+    };
+    let plan: PreparePlan = deliverer
+        .as_ref()
+        .map(|d| d.prepare_plan())
+        .unwrap_or_default();
+    let prepare = |r: &mut DirResult| {
+        if let DirResult::Harvested(h, _) = r {
+            plan.prepare(h);
+        }
+    };
+
+    // ---- harvest, print, deliver, in input order ----
+    let mut printed: Vec<Harvested> = Vec::new();
     let mut invalid = 0usize;
-    batch::run(&dirs, &opts, jobs, &stop, |_, r| {
+    let mut code = exit_code::OK;
+    batch::run(&dirs, &opts, jobs, &stop, &prepare, |_, r| {
         if let Some(pb) = &bar {
             pb.inc(1);
             if let DirResult::Harvested(h, _) = &r {
@@ -158,9 +195,12 @@ pub fn run(args: &HarvestArgs) -> i32 {
         if !args.quiet || matches!(r, DirResult::Failed(..)) {
             say(&|| commands::print_dir(args.format, &r, None));
         }
-        if let DirResult::Harvested(h, _) = r {
-            if args.dry_run {
-                // each directory's report must validate on its own too
+        let DirResult::Harvested(h, _) = r else {
+            return;
+        };
+        match deliverer.as_mut() {
+            None => {
+                // --dry-run: each directory's report must validate on its own
                 if let Err(v) = kcidb::validate_report(h.report.clone()) {
                     invalid += 1;
                     for v in v {
@@ -174,27 +214,34 @@ pub fn run(args: &HarvestArgs) -> i32 {
                     return;
                 }
                 summary.count_outcome("printed");
-                harvested.push(*h);
-            } else {
-                harvested.push(*h);
+                printed.push(*h);
+            }
+            Some(d) => {
+                let outcomes = d.push(*h);
+                for o in &outcomes {
+                    code = worse(code, report_outcome(args, o, &mut summary, &bar));
+                }
             }
         }
     });
+    if let Some(d) = deliverer.take() {
+        for o in &d.finish() {
+            code = worse(code, report_outcome(args, o, &mut summary, &bar));
+        }
+    }
     if let Some(pb) = &bar {
         pb.finish_and_clear();
     }
     summary.interrupted = stop.load(Ordering::SeqCst);
 
-    let mut code = if args.dry_run {
-        print_document(args, &harvested)
-    } else {
-        deliver(args, &opts, harvested, &mut summary)
-    };
-    if invalid > 0 && code == exit_code::OK {
-        code = exit_code::INVALID;
+    if args.dry_run {
+        code = print_document(args, &printed);
     }
-    if code == exit_code::OK && !summary.failed.is_empty() {
-        code = exit_code::SOME_FAILED;
+    if invalid > 0 {
+        code = worse(code, exit_code::INVALID);
+    }
+    if !summary.failed.is_empty() {
+        code = worse(code, exit_code::SOME_FAILED);
     }
     if summary.interrupted {
         code = exit_code::INTERRUPTED;
@@ -208,6 +255,91 @@ pub fn run(args: &HarvestArgs) -> i32 {
         Format::Human => {}
     }
     code
+}
+
+/// The more serious of two exit codes (spooled after failure > invalid >
+/// some failed > ok).
+fn worse(code: i32, new: i32) -> i32 {
+    let rank = |c: i32| match c {
+        exit_code::USAGE => 4,
+        exit_code::SPOOLED => 3,
+        exit_code::INVALID => 2,
+        exit_code::SOME_FAILED => 1,
+        _ => 0,
+    };
+    if rank(new) > rank(code) {
+        new
+    } else {
+        code
+    }
+}
+
+/// Print one delivery outcome, count it, and give its exit code.
+fn report_outcome(
+    args: &HarvestArgs,
+    o: &Outcome,
+    summary: &mut Summary,
+    bar: &Option<ProgressBar>,
+) -> i32 {
+    let (what, c) = match &o.kind {
+        OutcomeKind::Delivered { .. } => ("delivered", exit_code::OK),
+        OutcomeKind::Spooled { failed: false, .. } => ("spooled", exit_code::OK),
+        OutcomeKind::Spooled { failed: true, .. } => ("spooled", exit_code::SPOOLED),
+        OutcomeKind::AlreadyDelivered { .. } => ("already_delivered", exit_code::OK),
+        OutcomeKind::Refused { .. } => ("refused", exit_code::SOME_FAILED),
+        OutcomeKind::Invalid { .. } => ("invalid", exit_code::INVALID),
+        OutcomeKind::Failed { .. } => ("failed", exit_code::SOME_FAILED),
+    };
+    summary.count_outcome(what);
+    if matches!(
+        o.kind,
+        OutcomeKind::Refused { .. } | OutcomeKind::Failed { .. }
+    ) {
+        summary.failed.push(Failure {
+            dir: o.dir.clone(),
+            reason: o.kind.to_string(),
+        });
+    }
+    let text = match args.format {
+        Format::Json => {
+            let mut v = serde_json::json!({
+                "type": "delivery",
+                "dir": o.dir.display().to_string(),
+                "build_id": o.build_id,
+                "delivery": what,
+                "detail": o.kind.to_string(),
+            });
+            match &o.kind {
+                OutcomeKind::Delivered { submission_id }
+                | OutcomeKind::AlreadyDelivered { submission_id } => {
+                    v["submission_id"] = submission_id.clone().into();
+                }
+                OutcomeKind::Spooled { file, .. } => {
+                    v["spool_file"] = file.display().to_string().into();
+                }
+                _ => {}
+            }
+            if let Some(st) = &o.ingest {
+                v["ingest"] = st.as_str().into();
+            }
+            Some(v.to_string())
+        }
+        Format::Human if !args.quiet || c != exit_code::OK => {
+            let mut line = format!("{}: {} {}", o.dir.display(), o.build_id, o.kind);
+            if let Some(st) = &o.ingest {
+                line.push_str(&format!("; ingest: {st}"));
+            }
+            Some(line)
+        }
+        Format::Human => None,
+    };
+    if let Some(t) = text {
+        match bar {
+            Some(pb) => pb.suspend(|| output::stderr_line(&t)),
+            None => output::stderr_line(&t),
+        }
+    }
+    c
 }
 
 fn print_document(args: &HarvestArgs, harvested: &[Harvested]) -> i32 {
@@ -230,84 +362,4 @@ fn print_document(args: &HarvestArgs, harvested: &[Harvested]) -> i32 {
     }
     output::stdout(validated.json());
     exit_code::OK
-}
-
-fn deliver(
-    args: &HarvestArgs,
-    opts: &HarvestOptions,
-    items: Vec<Harvested>,
-    summary: &mut Summary,
-) -> i32 {
-    let settings = match settings::resolve(&args.delivery) {
-        Ok(s) => s,
-        Err(e) => {
-            output::error(&e.to_string());
-            return exit_code::USAGE;
-        }
-    };
-    let mut deliverer = match Deliverer::new(
-        &settings,
-        DeliverOptions {
-            force: args.force,
-            allow_unknown_commit: args.allow_unknown_commit,
-            origin: opts.origin.clone(),
-        },
-    ) {
-        Ok(d) => d,
-        Err(e) => {
-            output::error(&e.to_string());
-            return exit_code::USAGE;
-        }
-    };
-    let mut outcomes = Vec::new();
-    for h in items {
-        outcomes.extend(deliverer.push(h));
-    }
-    outcomes.extend(deliverer.finish());
-    let mut code = exit_code::OK;
-    let worse = |code: i32, new: i32| {
-        let rank = |c: i32| match c {
-            exit_code::SPOOLED => 3,
-            exit_code::INVALID => 2,
-            exit_code::SOME_FAILED => 1,
-            _ => 0,
-        };
-        if rank(new) > rank(code) {
-            new
-        } else {
-            code
-        }
-    };
-    for o in &outcomes {
-        let (what, c) = match &o.kind {
-            OutcomeKind::Delivered { .. } => ("delivered", exit_code::OK),
-            OutcomeKind::Spooled { failed: false, .. } => ("spooled", exit_code::OK),
-            OutcomeKind::Spooled { failed: true, .. } => ("spooled", exit_code::SPOOLED),
-            OutcomeKind::AlreadyDelivered { .. } => ("already_delivered", exit_code::OK),
-            OutcomeKind::Refused { .. } => ("refused", exit_code::SOME_FAILED),
-            OutcomeKind::Invalid { .. } => ("invalid", exit_code::INVALID),
-            OutcomeKind::Failed { .. } => ("failed", exit_code::SOME_FAILED),
-        };
-        summary.count_outcome(what);
-        code = worse(code, c);
-        let mut line = format!("{}: {} {}", o.dir.display(), o.build_id, o.kind);
-        if let Some(st) = &o.ingest {
-            line.push_str(&format!("; ingest: {st}"));
-        }
-        match args.format {
-            Format::Json => output::stderr_line(
-                &serde_json::json!({
-                    "dir": o.dir.display().to_string(),
-                    "build_id": o.build_id,
-                    "delivery": what,
-                    "detail": o.kind.to_string(),
-                    "ingest": o.ingest.as_ref().map(|s| s.as_str()),
-                })
-                .to_string(),
-            ),
-            Format::Human if !args.quiet || c != exit_code::OK => output::stderr_line(&line),
-            Format::Human => {}
-        }
-    }
-    code
 }

@@ -108,6 +108,11 @@ impl Journal {
         self.delivered.get(build_id)
     }
 
+    /// Every build id known delivered.
+    pub fn build_ids(&self) -> impl Iterator<Item = &str> {
+        self.delivered.keys().map(String::as_str)
+    }
+
     /// Number of builds known delivered.
     pub fn len(&self) -> usize {
         self.delivered.len()
