@@ -216,6 +216,10 @@ pub fn run(args: &HarvestArgs) -> i32 {
                 summary.count_outcome("printed");
                 printed.push(*h);
             }
+            Some(_) if stop.load(Ordering::SeqCst) => {
+                // interrupted: deliver nothing new; the next run takes it
+                summary.count_outcome("not_sent_interrupted");
+            }
             Some(d) => {
                 let outcomes = d.push(*h);
                 for o in &outcomes {

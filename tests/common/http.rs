@@ -272,6 +272,9 @@ pub enum Fault {
     /// Read the head, wait this long, close without reading the body or
     /// answering (an overloaded server; nothing is stored).
     StallBeforeBody(Duration),
+    /// Wait this long after the head, then behave normally (a slow server:
+    /// a client killed meanwhile leaves nothing stored).
+    SlowBeforeBody(Duration),
     /// Read and store the body, wait this long, then answer 200 (the client
     /// has timed out by then: the outcome is ambiguous for it).
     StallAfterStore(Duration),

@@ -306,6 +306,7 @@ fn handle(state: &Arc<Mutex<State>>, conn: &mut Conn, head: Head) -> Flow {
             conn.shutdown();
             return Flow::Close;
         }
+        Some(Fault::SlowBeforeBody(d)) => std::thread::sleep(d),
         _ => {}
     }
 
