@@ -2,7 +2,6 @@
 //! run again delivers every directory exactly once overall, counted at a
 //! real KCIDB REST test server.
 
-#[allow(dead_code)]
 mod common;
 
 use std::path::{Path, PathBuf};
