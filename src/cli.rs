@@ -62,7 +62,7 @@ pub enum Format {
 #[derive(Debug, Args, Clone, Default)]
 pub struct HarvestArgs {
     /// Result directories to harvest (with -r: roots to search)
-    #[arg(value_name = "DIR", required = true)]
+    #[arg(value_name = "DIR", required_unless_present = "show_config")]
     pub dirs: Vec<PathBuf>,
 
     /// KCIDB origin, [a-z0-9_]+ (e.g. --origin gregkh)
@@ -133,7 +133,7 @@ pub struct DeliveryArgs {
 
     /// KCIDB REST token (JWT); prefer --kcidb-token-file or KCIDB_REST
     #[arg(long, value_name = "TOKEN", hide_env_values = true)]
-    pub kcidb_token: Option<String>,
+    pub kcidb_token: Option<crate::settings::Secret>,
 
     /// Read the KCIDB token from FILE (e.g. --kcidb-token-file ~/.kcidb-token)
     #[arg(long, value_name = "FILE")]
@@ -145,7 +145,7 @@ pub struct DeliveryArgs {
 
     /// kernelci-storage token (JWT with an email claim)
     #[arg(long, value_name = "TOKEN", hide_env_values = true)]
-    pub storage_token: Option<String>,
+    pub storage_token: Option<crate::settings::Secret>,
 
     /// Logs are published elsewhere under URL: compute log URLs, upload nothing (e.g. https://logs.example.org/builds)
     #[arg(long, value_name = "URL")]
@@ -155,7 +155,7 @@ pub struct DeliveryArgs {
     #[arg(long)]
     pub no_upload: bool,
 
-    /// Where undelivered reports wait (default: ./kcidb-spool)
+    /// Where undelivered reports wait (default: ./kcidb-spool; e.g. --spool /var/spool/kcidb)
     #[arg(long, value_name = "DIR", env = "KCIDB_HARVEST_SPOOL")]
     pub spool: Option<PathBuf>,
 
@@ -194,6 +194,14 @@ pub struct DeliveryArgs {
     /// Most bytes per submission (e.g. 8000000)
     #[arg(long, value_name = "BYTES", default_value_t = 16 * 1024 * 1024)]
     pub max_bytes: usize,
+
+    /// Keep retrying a failing request for up to DURATION, then spool (default 5m; e.g. --retry-for 30m)
+    #[arg(long, value_name = "DURATION")]
+    pub retry_for: Option<String>,
+
+    /// Delay before the first retry, doubled each time up to 60s (default 1s)
+    #[arg(long, value_name = "DURATION")]
+    pub retry_delay: Option<String>,
 }
 
 /// Values that win over everything the directory says.
@@ -251,8 +259,8 @@ pub struct Overrides {
 
 #[derive(Debug, Args, Clone)]
 pub struct SendArgs {
-    /// Spool directory (default: ./kcidb-spool)
-    #[arg(value_name = "SPOOL")]
+    /// Spool directory (default: --spool, else ./kcidb-spool)
+    #[arg(value_name = "SPOOL", id = "spool_dir")]
     pub spool: Option<PathBuf>,
 
     #[command(flatten)]

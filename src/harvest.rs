@@ -46,6 +46,10 @@ pub struct Harvested {
     pub line: String,
     /// False when the base commit is unknown (delivery refuses unless allowed).
     pub commit_known: bool,
+    /// The artifacts already gzip-compressed (same order as `artifacts`),
+    /// done by the batch workers so compression uses every core; empty
+    /// when delivery compresses them itself.
+    pub compressed: Vec<std::sync::Arc<crate::artifacts::Compressed>>,
 }
 
 impl Harvested {
@@ -68,4 +72,258 @@ impl Harvested {
         let id = self.build_id();
         id.split_once(':').map(|(_, l)| l).unwrap_or(id)
     }
+}
+
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+use kcidb_harvest_parsers::{Facts, ParseError};
+
+use crate::cli::Overrides;
+use crate::layout;
+use crate::merge::{self, MergeContext, Merged};
+
+/// A run whose log changed within this grace period and has no end marker
+/// is in progress (harvest.md §4).
+pub const IN_PROGRESS_GRACE: Duration = Duration::from_secs(10 * 60);
+
+/// Options of one harvest.
+#[derive(Clone, Debug)]
+pub struct HarvestOptions {
+    pub origin: String,
+    pub overrides: Overrides,
+    pub assume_finished: bool,
+    /// "Now", injected (for the in-progress check only).
+    pub now: SystemTime,
+}
+
+/// Why a directory could not be harvested. Messages are one line and name
+/// the directory and, where there is one, the file.
+#[derive(Debug, thiserror::Error)]
+pub enum HarvestError {
+    #[error("`{0}`: no such directory")]
+    NotFound(PathBuf),
+    #[error("`{0}`: not a directory")]
+    NotDir(PathBuf),
+    #[error("`{dir}`: unknown layout: looked for {looked_for}")]
+    UnknownLayout { dir: PathBuf, looked_for: String },
+    #[error("`{dir}`: {source}")]
+    Parse {
+        dir: PathBuf,
+        #[source]
+        source: ParseError,
+    },
+    #[error("`{dir}`: {message}")]
+    Other { dir: PathBuf, message: String },
+}
+
+/// The result of harvesting one directory.
+#[derive(Debug)]
+pub enum Outcome {
+    Harvested(Box<Harvested>, Box<Merged>),
+    /// Not submitted: the run is still going (or looks like it).
+    InProgress {
+        dir: PathBuf,
+        reason: String,
+    },
+}
+
+/// Detect the layout and run its parsers: the facts of one directory.
+pub fn collect_facts(
+    dir: &Path,
+) -> Result<(&'static layout::Layout, kcidb_harvest_parsers::Input, Facts), HarvestError> {
+    let meta = std::fs::metadata(dir).map_err(|_| HarvestError::NotFound(dir.to_path_buf()))?;
+    if !meta.is_dir() {
+        return Err(HarvestError::NotDir(dir.to_path_buf()));
+    }
+    if let Err(e) = std::fs::read_dir(dir) {
+        return Err(HarvestError::Other {
+            dir: dir.to_path_buf(),
+            message: format!("cannot read directory: {e}"),
+        });
+    }
+    let (layout, input) = layout::detect(dir).ok_or_else(|| HarvestError::UnknownLayout {
+        dir: dir.to_path_buf(),
+        looked_for: layout::looked_for(),
+    })?;
+    let mut facts = Facts::new();
+    for id in layout.parsers {
+        let Some(parser) = kcidb_harvest_parsers::parser(id) else {
+            continue;
+        };
+        let _span = tracing::debug_span!("parser", id).entered();
+        parser
+            .parse(&input, &mut facts)
+            .map_err(|source| HarvestError::Parse {
+                dir: dir.to_path_buf(),
+                source,
+            })?;
+    }
+    for n in &facts.notes {
+        tracing::info!("{}: {}: {}", dir.display(), n.loc, n.message);
+    }
+    Ok((layout, input, facts))
+}
+
+fn dir_name(dir: &Path) -> String {
+    let abs = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    abs.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// Harvest one result directory.
+pub fn harvest_dir(dir: &Path, opts: &HarvestOptions) -> Result<Outcome, HarvestError> {
+    let (layout, input, mut facts) = collect_facts(dir)?;
+    merge::promote_output_log_framing(&mut facts);
+    if !facts.has(kcidb_harvest_parsers::keys::LOG_SHA256) {
+        // no build log: the run id follows output_log's bytes instead
+        if let Some(sha) = sha256_file(&input, "output_log") {
+            facts.push(
+                kcidb_harvest_parsers::keys::LOG_SHA256,
+                sha,
+                "output_log",
+                None,
+            );
+        }
+    }
+
+    if !merge::run_finished(&facts) && !opts.assume_finished {
+        let log = input
+            .log
+            .as_deref()
+            .map(|l| input.path(l))
+            .filter(|p| p.is_file())
+            .or_else(|| Some(input.path("output_log")).filter(|p| p.is_file()));
+        let recent = log
+            .and_then(|p| std::fs::metadata(p).ok())
+            .and_then(|m| m.modified().ok())
+            .map(|m| opts.now.duration_since(m).unwrap_or_default() < IN_PROGRESS_GRACE)
+            .unwrap_or(false);
+        if recent {
+            return Ok(Outcome::InProgress {
+                dir: dir.to_path_buf(),
+                reason: "no KTEST_RUN line and the log changed in the last 10 minutes (use --assume-finished to harvest it anyway)".into(),
+            });
+        }
+    }
+
+    if facts.diag.is_none() && !facts.has(kcidb_harvest_parsers::keys::KTEST_EXIT) {
+        return Err(HarvestError::Other {
+            dir: dir.to_path_buf(),
+            message: "no build log and no output_log result: nothing to report".into(),
+        });
+    }
+
+    let name = dir_name(dir);
+    let merged = merge::merge(
+        &facts,
+        &MergeContext {
+            origin: &opts.origin,
+            layout: layout.id,
+            overrides: &opts.overrides,
+            dir_name: &name,
+        },
+    );
+
+    let mut artifacts = Vec::new();
+    if let Some((file, _)) = &facts.diag {
+        artifacts.push(Artifact {
+            kind: ArtifactKind::BuildLog,
+            path: input.path(file),
+            upload_name: "build.log.gz".into(),
+            resource_name: "build_log".into(),
+        });
+    }
+    for rel in ["output_log", "output_log.gz"] {
+        if input.path(rel).is_file() {
+            artifacts.push(Artifact {
+                kind: ArtifactKind::OutputLog,
+                path: input.path(rel),
+                upload_name: "output_log.gz".into(),
+                resource_name: "output_log".into(),
+            });
+            break;
+        }
+    }
+    let tux_config = input.path("config");
+    if layout.id == "tuxmake" && tux_config.is_file() {
+        artifacts.push(Artifact {
+            kind: ArtifactKind::Config,
+            path: tux_config,
+            upload_name: "config.gz".into(),
+            resource_name: "config".into(),
+        });
+    } else if let Some(out) = &input.output_dir {
+        let cfg = input.path(&format!("{out}/.config"));
+        if cfg.is_file() {
+            artifacts.push(Artifact {
+                kind: ArtifactKind::Config,
+                path: cfg,
+                upload_name: "config.gz".into(),
+                resource_name: "config".into(),
+            });
+        }
+    }
+
+    let line = human_line(&merged);
+    Ok(Outcome::Harvested(
+        Box::new(Harvested {
+            dir: dir.to_path_buf(),
+            layout: layout.id,
+            report: merged.report.clone(),
+            artifacts,
+            line,
+            commit_known: merged.commit_known,
+            compressed: Vec::new(),
+        }),
+        Box::new(merged),
+    ))
+}
+
+/// `Build of 6.1 was good (W:25 (2 distinct) E:0 640 seconds)`.
+pub fn human_line(m: &Merged) -> String {
+    let b = &m.report.builds[0];
+    let misc = b.misc.as_ref();
+    let get = |k: &str| misc.and_then(|m| m.get(k)).and_then(|v| v.as_u64());
+    let verdict = if m.status == crate::kcidb::Status::Pass {
+        "was good"
+    } else {
+        "FAILED!"
+    };
+    let mut counts = Vec::new();
+    for (raw, distinct, letter) in [
+        ("warnings_raw", "warnings", "W"),
+        ("errors_raw", "errors", "E"),
+    ] {
+        match (get(raw), get(distinct)) {
+            (Some(r), Some(d)) => counts.push(format!("{letter}:{r} ({d} distinct)")),
+            (Some(r), None) => counts.push(format!("{letter}:{r}")),
+            _ => {}
+        }
+    }
+    if let Some(d) = &b.duration {
+        counts.push(format!("{d} seconds"));
+    }
+    format!(
+        "Build of {} {verdict} ({})",
+        m.version_label,
+        counts.join(" ")
+    )
+}
+
+/// sha256 hex of a (maybe gzip-compressed) file of the directory.
+fn sha256_file(input: &kcidb_harvest_parsers::Input, rel: &str) -> Option<String> {
+    use sha2::Digest;
+    let mut opened = input.open(rel).ok()??;
+    let mut h = sha2::Sha256::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = std::io::Read::read(&mut opened.reader, &mut buf).ok()?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Some(kcidb_harvest_parsers::build_log::hex(&h.finalize()))
 }

@@ -1,10 +1,17 @@
 //! The primary build log in one streaming pass: ktest framing
 //! ([`crate::ktest_log`]), script-compatible raw counts and distinct
-//! diagnostics ([`crate::diag`]).
+//! diagnostics ([`crate::diag`]), and the sha256 of the log's bytes (the
+//! default run id, so build ids follow the content, not the file's name or
+//! time stamps).
+
+use std::io::Read;
+
+use sha2::{Digest, Sha256};
 
 use crate::diag::Engine;
+use crate::keys;
 use crate::ktest_log::Framing;
-use crate::logscan::scan;
+use crate::logscan::{scan, LineSink};
 use crate::{Facts, Input, ParseError, Parser};
 
 /// The build log parser (ktest LOG_FILE, tuxmake build.log, bare logs).
@@ -15,7 +22,7 @@ impl Parser for BuildLog {
         "build-log"
     }
     fn description(&self) -> &'static str {
-        "primary build log in one pass: ktest framing (steps, banners, CRITICAL FAILURE), grep-compatible raw counts, distinct diagnostics, excerpt"
+        "primary build log in one pass: ktest framing (steps, banners, CRITICAL FAILURE), grep-compatible raw counts, distinct diagnostics, excerpt, content hash"
     }
     fn inputs(&self) -> &'static [&'static str] {
         &["linux/log", "log", "build.log", "*.log", "*.gz"]
@@ -29,13 +36,132 @@ impl Parser for BuildLog {
         };
         let mut framing = Framing::new(&opened.name);
         let mut engine = Engine::new();
+        let mut ends = EndMarkers::default();
+        let mut hashing = HashingReader {
+            inner: opened.reader,
+            hasher: Sha256::new(),
+            bytes: 0,
+        };
         scan(
             &opened.name,
-            opened.reader,
-            &mut [&mut framing, &mut engine],
+            &mut hashing,
+            &mut [&mut framing, &mut engine, &mut ends],
         )?;
+        if hashing.bytes == 0 {
+            return Err(ParseError::syntax(
+                &opened.name,
+                None,
+                "the build log is empty",
+            ));
+        }
         facts.extend(framing.into_facts());
+        ends.emit(&opened.name, facts);
+        let digest = hex(&hashing.hasher.finalize());
+        facts.push(keys::LOG_SHA256, digest, &opened.name, None);
+        facts.push(keys::LOG_BYTES, hashing.bytes, &opened.name, None);
         facts.diag = Some((opened.name, engine.finish()));
         Ok(())
+    }
+}
+
+/// Markers of how a plain (non-ktest) build log ended: kbuild's
+/// `Kernel: … is ready`, the first top-level make failure, and the
+/// command lines tuxmake echoes at the top of its `build.log`.
+#[derive(Default)]
+struct EndMarkers {
+    kernel_ready: Option<(u64, String)>,
+    make_failed: Option<(u64, String)>,
+    tuxmake_cmd: Option<(u64, String)>,
+    make_cmd: Option<(u64, String)>,
+}
+
+/// Only the head of the log is searched for echoed command lines.
+const HEAD_LINES: u64 = 200;
+
+impl EndMarkers {
+    fn emit(self, file: &str, facts: &mut Facts) {
+        for (key, v) in [
+            (keys::LOG_KERNEL_READY, self.kernel_ready),
+            (keys::LOG_MAKE_FAILED, self.make_failed),
+            (keys::LOG_TUXMAKE_CMD, self.tuxmake_cmd),
+            (keys::LOG_MAKE_CMD, self.make_cmd),
+        ] {
+            if let Some((line, text)) = v {
+                facts.push(key, text, file, Some(line));
+            }
+        }
+    }
+}
+
+impl LineSink for EndMarkers {
+    fn line(&mut self, lineno: u64, line: &[u8]) {
+        let Some(&first) = line.first() else {
+            return;
+        };
+        if lineno <= HEAD_LINES {
+            if self.tuxmake_cmd.is_none()
+                && (line.starts_with(b"tuxmake ") || line.starts_with(b"# command line: tuxmake"))
+            {
+                self.tuxmake_cmd = Some((lineno, lossy(line)));
+            } else if self.make_cmd.is_none() && line.starts_with(b"make ") {
+                self.make_cmd = Some((lineno, lossy(line)));
+            }
+        }
+        match first {
+            b'm' if self.make_failed.is_none()
+                && (line.starts_with(b"make: *** ") || line.starts_with(b"make[1]: *** "))
+                && memchr::memmem::find(line, b"Waiting for unfinished jobs").is_none() =>
+            {
+                self.make_failed = Some((lineno, lossy(line)));
+            }
+            b' ' | b'K' => {
+                let t = trim_ascii_start(line);
+                if t.starts_with(b"Kernel: ") && memchr::memmem::find(t, b" is ready").is_some() {
+                    self.kernel_ready = Some((lineno, lossy(t)));
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn trim_ascii_start(mut b: &[u8]) -> &[u8] {
+    while let [x, rest @ ..] = b {
+        if x.is_ascii_whitespace() {
+            b = rest;
+        } else {
+            break;
+        }
+    }
+    b
+}
+
+fn lossy(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// Lower-case hex of bytes.
+pub fn hex(bytes: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(HEX[(b >> 4) as usize] as char);
+        s.push(HEX[(b & 15) as usize] as char);
+    }
+    s
+}
+
+struct HashingReader<R> {
+    inner: R,
+    hasher: Sha256,
+    bytes: u64,
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
     }
 }

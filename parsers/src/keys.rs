@@ -17,25 +17,51 @@ pub const ERRORS_REPORTED: &str = "output_log.errors";
 pub const OUTPUT_KERNEL_VERSION: &str = "output_log.kernel_version";
 /// [string] a `tar -zxvf` listing member (`./series`), one fact each
 pub const TAR_MEMBER: &str = "output_log.tar_member";
-/// [string] a patch name printed by `git quiltimport` (one fact per patch, in order)
+/// [string] a patch that was applied: a name printed by `git quiltimport`
+/// (or `Applying patch <name>` of the pre-2018 `quilt push`) that was not
+/// followed by a failure; one fact per patch, in order. The patch whose
+/// application failed is [`PATCH_FAILED`] instead.
 pub const QUILTIMPORT_APPLIED: &str = "output_log.quiltimport_applied";
+/// [string] name of the patch whose application failed (the name quiltimport
+/// or quilt printed just before the failure lines)
+pub const PATCH_FAILED: &str = "output_log.patch_failed";
+/// [string] an `error:`/`fatal:` line printed between `Starting to test kernel`
+/// and the patch step (e.g. `git clone` could not find the branch), one fact each
+pub const SETUP_ERROR: &str = "output_log.setup_error";
+/// [string] `<path>` of `update the git tree at <path>` (the builder's mirror, 2021+)
+pub const OUTPUT_STABLE_GIT: &str = "output_log.stable_git";
+/// [string] `Starting to test kernel branch <B>` (the 2018 `tt`/`pt` variants)
+pub const OUTPUT_KERNEL_BRANCH: &str = "output_log.kernel_branch";
+/// Prefix for the ktest framing facts found in output_log (ktest's stdout
+/// copy): `output_log.ktest.<rest>` has the meaning of `ktest.<rest>` below
+/// (same value types), computed from output_log only. Useful when linux/log
+/// is missing; when both exist, prefer the `ktest.*` facts of the log.
+pub const OUTPUT_KTEST_PREFIX: &str = "output_log.ktest.";
 /// [string] a patch-application failure line (`error: patch failed: …`,
 /// `error: …: patch does not apply`, quilt's `Patch … does not apply`), one fact each
 pub const PATCH_ERROR: &str = "output_log.patch_error";
-/// [string] the die message ktest wrote to stderr (`failed build`)
+/// [string] the die message ktest wrote to stderr (`failed build`; the lines
+/// after ` See … for more info.` joined with `\n`; also `Caught Sig Int, …`)
 pub const KTEST_DIE: &str = "output_log.ktest_die";
 /// [bool] true when `No stable queue at this point in time` was printed
 pub const NO_QUEUE: &str = "output_log.no_queue";
 
 // ---- ktest LOG_FILE (linux/log); facts describe the LAST run in the file ----
-/// [int] number of `STARTING AUTOMATED TESTS` runs in the file
+/// [int] number of `STARTING AUTOMATED TESTS` runs in the file (absent when
+/// there is none: the log is not a ktest LOG_FILE); located at the last run
 pub const KTEST_RUNS: &str = "ktest.runs";
-/// [string] effective option from the `DEFAULT OPTIONS:` dump; key is `ktest.opt.<KEY>`
+/// [string] effective option from the `DEFAULT OPTIONS:` dump; key is `ktest.opt.<KEY>`.
+/// A per-test option `KEY[n]` of the test that ran last (`RUNNING TEST n`,
+/// else test 1) is emitted as `ktest.opt.<KEY>` after the defaults (so it
+/// wins); per-test options of other tests keep their index: `ktest.opt.<KEY>[n]`.
 pub const KTEST_OPT_PREFIX: &str = "ktest.opt.";
 /// [object] `{"n":1,"total":1,"option":"build tinyconfig"}` from `RUNNING TEST n of m with option …`
+/// (plus `"name"` when the line carries a TEST_NAME: `RUNNING TEST 1 of 1 (name) with option …`)
 pub const KTEST_RUNNING_TEST: &str = "ktest.running_test";
 /// [object] one ktest command step: `{"command": str, "seconds": int|absent,
-/// "result": "SUCCESS"|"FAILED"|absent}`, in order
+/// "result": "SUCCESS"|"FAILED"|absent, "end_line": int|absent,
+/// "timeout": true|absent}`, in order; the location is the command's line,
+/// `end_line` the line of its status (the command's output lies between)
 pub const KTEST_STEP: &str = "ktest.step";
 /// [string] the final build command (the last step that is a make build, not
 /// mrproper/config), exactly as printed before ` ... `
@@ -66,7 +92,10 @@ pub const KTEST_UNFINISHED: &str = "ktest.unfinished_command";
 pub const KTEST_LAST_LINE: &str = "ktest.last_line";
 
 // ---- ktest.conf (as written; `${PWD}` unexpanded) ----
-/// [string] key is `ktest_conf.<KEY>` (BUILD_TYPE, MAKE_CMD, MACHINE, TMP_DIR, …)
+/// [string] key is `ktest_conf.<KEY>` (BUILD_TYPE, MAKE_CMD, MACHINE, TMP_DIR, …):
+/// options of DEFAULTS sections, then those of the first test (TEST_START
+/// section 1, or an explicit `KEY[1]`), which override the defaults as in
+/// ktest. Options of later tests are `ktest_conf.<KEY>[n]` (ktest's own naming).
 pub const KTEST_CONF_PREFIX: &str = "ktest_conf.";
 
 // ---- run_test.sh ----
@@ -118,6 +147,9 @@ pub const TIME_EXIT: &str = "time.exit_status";
 pub const TIME_MAX_RSS: &str = "time.max_rss_kb";
 /// [string] "bash" | "posix" | "gnu" | "gnu-verbose"
 pub const TIME_FORMAT: &str = "time.format";
+/// [int] signal that ended the command (GNU time `Command terminated by
+/// signal N` / `Command stopped by signal N`); no TIME_EXIT is emitted then
+pub const TIME_SIGNAL: &str = "time.signal";
 
 // ---- output tree (.config, compile.h, kernel.release, utsrelease.h, utsversion.h) ----
 /// [string] SRCARCH from `# Linux/<arch> <release> Kernel Configuration`
@@ -138,6 +170,24 @@ pub const LINUX_COMPILER: &str = "compile_h.linux_compiler";
 pub const UTS_VERSION: &str = "uts_version";
 /// [string] include/config/kernel.release or UTS_RELEASE
 pub const KERNEL_RELEASE: &str = "kernel_release";
+
+// ---- linux/Makefile ----
+/// [string] `VERSION.PATCHLEVEL.SUBLEVEL` + EXTRAVERSION of the source tree (`6.1.192`)
+pub const MAKEFILE_VERSION: &str = "makefile.version";
+
+// ---- the primary build log (build-log parser) ----
+/// [string] lower-case hex sha256 of the log's (decompressed) bytes: the default run id
+pub const LOG_SHA256: &str = "log.sha256";
+/// [int] size in bytes of the (decompressed) log
+pub const LOG_BYTES: &str = "log.bytes";
+/// [string] kbuild's `Kernel: <image> is ready` line (the build finished)
+pub const LOG_KERNEL_READY: &str = "log.kernel_ready";
+/// [string] the first top-level make failure (`make: *** …` / `make[1]: *** …`)
+pub const LOG_MAKE_FAILED: &str = "log.make_failed";
+/// [string] the tuxmake command line heading a tuxmake build.log
+pub const LOG_TUXMAKE_CMD: &str = "log.tuxmake_command";
+/// [string] the first `make` command line echoed in the log (tuxmake logs echo theirs)
+pub const LOG_MAKE_CMD: &str = "log.make_command";
 
 // ---- the queue ----
 /// [array of string] patch names in series order (first token of each line)

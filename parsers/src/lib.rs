@@ -21,6 +21,7 @@ pub mod build_log;
 pub mod commit_txt;
 pub mod git_meta;
 pub mod kbuild_output;
+pub mod kernel_makefile;
 pub mod ktest_conf;
 pub mod ktest_log;
 pub mod output_log;
@@ -28,6 +29,7 @@ pub mod queue;
 pub mod run_test;
 pub mod start_time;
 pub mod time_output;
+pub mod tuxmake;
 
 #[cfg(test)]
 pub(crate) mod testutil;
@@ -60,6 +62,8 @@ pub static PARSERS: &[&dyn Parser] = &[
     &time_output::TimeOutput,
     &kbuild_output::KbuildOutput,
     &queue::Queue,
+    &kernel_makefile::KernelMakefile,
+    &tuxmake::TuxmakeMetadata,
 ];
 
 /// Look a parser up by id.

@@ -183,8 +183,126 @@ pub struct Build {
     pub misc: Option<Map<String, Value>>,
 }
 
-/// Tests, issues and incidents are not produced by the harvester but are
-/// part of the document (`validate` reads them); kept as checked JSON.
-pub type Test = Map<String, Value>;
-pub type Issue = Map<String, Value>;
-pub type Incident = Map<String, Value>;
+/// Test `environment`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Environment {
+    /// Device-tree compatible strings of the machine, e.g. `ti,am625-sk`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compatible: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub misc: Option<Map<String, Value>>,
+}
+
+/// How a test `number` is displayed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NumberPrefix {
+    /// k, M, G… (powers of 1000)
+    Metric,
+    /// Ki, Mi, Gi… (powers of 1024)
+    Binary,
+}
+
+/// A test's numeric result (`number`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestNumber {
+    pub value: serde_json::Number,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<NumberPrefix>,
+}
+
+/// A test run (`$defs/test`). Not produced by the harvester, but part of
+/// the document.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Test {
+    pub id: String,
+    pub origin: String,
+    pub build_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub environment: Option<Environment>,
+    /// Dot-separated path, `""` for the root (e.g. `ltp.sem01`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_excerpt: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<Status>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub number: Option<TestNumber>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration: Option<serde_json::Number>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub input_files: Option<Vec<Resource>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output_files: Option<Vec<Resource>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub misc: Option<Map<String, Value>>,
+}
+
+/// Which layer an issue blames; an absent key means unknown.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Culprit {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tool: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub harness: Option<bool>,
+}
+
+/// An issue (`$defs/issue`), identified by (`id`, `version`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Issue {
+    pub id: String,
+    /// Only the highest version of an issue is used for triage.
+    pub version: u64,
+    pub origin: String,
+    /// Dot-separated category paths (e.g. `build.error`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub categories: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub report_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub report_subject: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub culprit: Option<Culprit>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub misc: Option<Map<String, Value>>,
+}
+
+/// An incident (`$defs/incident`): an issue seen (or not) in a build/test.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Incident {
+    pub id: String,
+    pub origin: String,
+    pub issue_id: String,
+    pub issue_version: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub build_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub test_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub present: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub misc: Option<Map<String, Value>>,
+}

@@ -1,0 +1,650 @@
+//! Stage 6: compress logs and artifacts, upload them to kernelci-storage
+//! (kcidb-reference §3), and put their URLs in the report.
+//!
+//! Each artifact is gzip-compressed as a stream (level 6, flate2 with the
+//! zlib-rs backend) into a temporary file while its sha256 is computed, so
+//! memory stays bounded whatever the log size; a source that already is
+//! gzip (`log.gz`) is uploaded as is once it decodes cleanly. The file goes
+//! to `POST <storage>/v1/file` as multipart (`path` first, then `file0` with
+//! the file name) under `<origin>/<build id local part>/`. The server answers
+//! an empty 200, so the public URL is computed (`<storage>/<path>/<name>`)
+//! and read back to compare its sha256 when the storage serves downloads.
+
+use std::fs::File;
+use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use flate2::read::MultiGzDecoder;
+use flate2::write::GzEncoder;
+use flate2::Compression;
+use reqwest::blocking::multipart::{Form, Part};
+use reqwest::blocking::Client;
+use reqwest::header::{HeaderValue, AUTHORIZATION};
+use reqwest::{StatusCode, Url};
+use sha2::{Digest, Sha256};
+
+use crate::harvest::{Artifact, ArtifactKind};
+use crate::kcidb::{Report, Resource};
+use crate::settings::{ConfigError, Endpoint, RetryPolicy, Settings};
+use crate::submit::{
+    bearer, describe, one_line, read_text, retry_after, retryable_status, transient, with_retries,
+    Attempt, Retried,
+};
+
+/// gzip level used for every artifact (the `gzip -6` default).
+pub const GZIP_LEVEL: u32 = 6;
+
+const BUF: usize = 256 * 1024;
+
+/// Why an artifact could not be published.
+#[derive(Debug, thiserror::Error)]
+pub enum ArtifactError {
+    #[error("cannot read `{}`: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("cannot write a temporary file for `{}`: {source}", path.display())]
+    Temp {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error("upload of `{name}` refused: HTTP {status}: {message}; {hint}")]
+    Refused {
+        name: String,
+        status: u16,
+        message: String,
+        hint: String,
+    },
+    #[error("upload of `{name}` failed after {attempts} attempts over {secs:.0}s (last: {last})")]
+    GaveUp {
+        name: String,
+        attempts: u32,
+        secs: f64,
+        last: String,
+    },
+    #[error("upload of `{name}` interrupted (last: {last})")]
+    Interrupted { name: String, last: String },
+}
+
+/// The storage directory for a build: `<origin>/<build id local part>`,
+/// made of characters that are safe both as a storage key and in a URL.
+pub fn storage_dir(origin: &str, build_local_id: &str) -> String {
+    format!("{}/{}", key_segment(origin), key_segment(build_local_id))
+}
+
+/// Keep `[A-Za-z0-9._-]`, replace anything else with `_`, and never leave
+/// `..` (kernelci-storage refuses any key containing it).
+fn key_segment(s: &str) -> String {
+    let mut out: String = s
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '_' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    while out.contains("..") {
+        out = out.replace("..", "._");
+    }
+    if out.is_empty() {
+        out.push('_');
+    }
+    out
+}
+
+/// `<base>/<dir>/<name>`.
+pub fn public_url(base: &str, dir: &str, name: &str) -> String {
+    format!("{}/{dir}/{}", base.trim_end_matches('/'), key_segment(name))
+}
+
+/// Put the artifact URLs into the report: `build.log_url` (build log),
+/// `build.config_url` (.config), `checkout.log_url` (output_log), and all of
+/// them in `build.output_files`. `urls[i]` belongs to `artifacts[i]`.
+pub fn fill_urls(report: &mut Report, artifacts: &[Artifact], urls: &[String]) {
+    for (a, url) in artifacts.iter().zip(urls) {
+        match a.kind {
+            ArtifactKind::BuildLog => {
+                if let Some(b) = report.builds.first_mut() {
+                    b.log_url = Some(url.clone());
+                }
+            }
+            ArtifactKind::Config => {
+                if let Some(b) = report.builds.first_mut() {
+                    b.config_url = Some(url.clone());
+                }
+            }
+            ArtifactKind::OutputLog => {
+                if let Some(c) = report.checkouts.first_mut() {
+                    c.log_url = Some(url.clone());
+                }
+            }
+        }
+        if let Some(b) = report.builds.first_mut() {
+            let files = b.output_files.get_or_insert_with(Vec::new);
+            files.retain(|r| r.name != a.resource_name);
+            files.push(Resource {
+                name: a.resource_name.clone(),
+                url: url.clone(),
+            });
+        }
+    }
+}
+
+/// A compressed artifact in a temporary file (removed on drop).
+#[derive(Debug)]
+pub struct Compressed {
+    path: PathBuf,
+    pub len: u64,
+    pub sha256: [u8; 32],
+    /// Bytes read from the source.
+    pub source_len: u64,
+    /// The source was gzip and is uploaded unchanged.
+    pub passthrough: bool,
+}
+
+impl Compressed {
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+    pub fn sha256_hex(&self) -> String {
+        hex(&self.sha256)
+    }
+}
+
+impl Drop for Compressed {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Writer that hashes and counts what goes through it.
+struct HashingWriter<W: Write> {
+    inner: W,
+    hasher: Sha256,
+    len: u64,
+}
+
+impl<W: Write> Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.len += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Reader that copies what it reads into a writer.
+struct Tee<R: Read, W: Write> {
+    inner: R,
+    copy: W,
+    len: u64,
+}
+
+impl<R: Read, W: Write> Read for Tee<R, W> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.copy.write_all(&buf[..n])?;
+        self.len += n as u64;
+        Ok(n)
+    }
+}
+
+static TEMP_SEQ: AtomicU64 = AtomicU64::new(0);
+
+fn temp_path(name: &str) -> PathBuf {
+    std::env::temp_dir().join(format!(
+        "kcidb-harvest-{}-{}-{}",
+        std::process::id(),
+        TEMP_SEQ.fetch_add(1, Ordering::Relaxed),
+        key_segment(name)
+    ))
+}
+
+fn create_temp(name: &str) -> io::Result<(PathBuf, File)> {
+    let path = temp_path(name);
+    let f = File::options().write(true).create_new(true).open(&path)?;
+    Ok((path, f))
+}
+
+/// Stream-compress `input` into `output` at [`GZIP_LEVEL`]; returns the
+/// bytes read. Memory use is a couple of fixed buffers.
+pub fn gzip_stream(input: impl Read, output: impl Write) -> io::Result<u64> {
+    let mut reader = BufReader::with_capacity(BUF, input);
+    let mut enc = GzEncoder::new(output, Compression::new(GZIP_LEVEL));
+    let n = io::copy(&mut reader, &mut enc)?;
+    enc.finish()?.flush()?;
+    Ok(n)
+}
+
+fn is_gzip(path: &Path) -> io::Result<bool> {
+    let mut magic = [0u8; 2];
+    let mut f = File::open(path)?;
+    let mut got = 0;
+    while got < 2 {
+        let n = f.read(&mut magic[got..])?;
+        if n == 0 {
+            return Ok(false);
+        }
+        got += n;
+    }
+    Ok(magic == [0x1f, 0x8b])
+}
+
+/// Prepare `src` for upload as `upload_name`: gzip it into a temp file (or
+/// copy an intact gzip source unchanged) and hash the result.
+pub fn compress(src: &Path, upload_name: &str) -> Result<Compressed, ArtifactError> {
+    let read_err = |source| ArtifactError::Read {
+        path: src.to_path_buf(),
+        source,
+    };
+    let temp_err = |source| ArtifactError::Temp {
+        path: src.to_path_buf(),
+        source,
+    };
+    let gz = is_gzip(src).map_err(read_err)?;
+    let (path, file) = create_temp(upload_name).map_err(temp_err)?;
+    // From here the temp file is removed on every path (Compressed's Drop).
+    let mut out = Compressed {
+        path,
+        len: 0,
+        sha256: [0; 32],
+        source_len: 0,
+        passthrough: false,
+    };
+    if gz {
+        let mut w = HashingWriter {
+            inner: BufWriter::with_capacity(BUF, file),
+            hasher: Sha256::new(),
+            len: 0,
+        };
+        let source = File::open(src).map_err(read_err)?;
+        let mut tee = Tee {
+            inner: source,
+            copy: &mut w,
+            len: 0,
+        };
+        let decoded = {
+            let mut dec = MultiGzDecoder::new(BufReader::with_capacity(BUF, &mut tee));
+            io::copy(&mut dec, &mut io::sink())
+        };
+        match decoded {
+            Ok(_) => {
+                // Trailing bytes after the last member, if any, go along unchanged.
+                io::copy(&mut tee, &mut io::sink()).map_err(read_err)?;
+                let source_len = tee.len;
+                w.flush().map_err(temp_err)?;
+                out.len = w.len;
+                out.sha256 = w.hasher.finalize().into();
+                out.source_len = source_len;
+                out.passthrough = true;
+                return Ok(out);
+            }
+            Err(e) => {
+                tracing::warn!(
+                    "`{}` is a damaged gzip file ({e}); uploading the readable part, recompressed",
+                    src.display()
+                );
+            }
+        }
+        // Recompress what decodes (the partial copy is flushed, then
+        // truncated away).
+        drop(w);
+        let file = File::create(&out.path).map_err(temp_err)?;
+        let mut w = HashingWriter {
+            inner: BufWriter::with_capacity(BUF, file),
+            hasher: Sha256::new(),
+            len: 0,
+        };
+        let source = File::open(src).map_err(read_err)?;
+        let mut dec = MultiGzDecoder::new(BufReader::with_capacity(BUF, source));
+        let mut enc = GzEncoder::new(&mut w, Compression::new(GZIP_LEVEL));
+        let mut buf = vec![0u8; BUF];
+        let mut n_in = 0u64;
+        loop {
+            match dec.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    enc.write_all(&buf[..n]).map_err(temp_err)?;
+                    n_in += n as u64;
+                }
+            }
+        }
+        enc.finish().map_err(temp_err)?;
+        w.flush().map_err(temp_err)?;
+        out.len = w.len;
+        out.sha256 = w.hasher.finalize().into();
+        out.source_len = n_in;
+        return Ok(out);
+    }
+    let source = File::open(src).map_err(read_err)?;
+    let mut w = HashingWriter {
+        inner: BufWriter::with_capacity(BUF, file),
+        hasher: Sha256::new(),
+        len: 0,
+    };
+    let n = {
+        let mut reader = BufReader::with_capacity(BUF, source);
+        let mut enc = GzEncoder::new(&mut w, Compression::new(GZIP_LEVEL));
+        let n = io::copy(&mut reader, &mut enc).map_err(|e| {
+            // Tell a read error from a write error by where it came from is
+            // not possible through io::copy; the source is the likely one.
+            ArtifactError::Read {
+                path: src.to_path_buf(),
+                source: e,
+            }
+        })?;
+        enc.finish().map_err(temp_err)?;
+        n
+    };
+    w.flush().map_err(temp_err)?;
+    out.len = w.len;
+    out.sha256 = w.hasher.finalize().into();
+    out.source_len = n;
+    Ok(out)
+}
+
+/// Uploads to one kernelci-storage server.
+pub struct Uploader {
+    http: Client,
+    base: Url,
+    auth: HeaderValue,
+    retry: RetryPolicy,
+    timeout: Duration,
+}
+
+/// What reading an upload back showed.
+enum Verify {
+    Same,
+    /// The storage does not serve downloads to us (401/403/405/501).
+    NotServed,
+    /// Missing, different or unreadable: upload again.
+    Differs(String),
+}
+
+/// The per-request timeout, plus one second per MiB (a 1 MiB/s floor) so a
+/// big log is not cut off on a slow link.
+fn transfer_timeout(timeout: Duration, len: u64) -> Duration {
+    timeout + Duration::from_secs(len >> 20)
+}
+
+fn storage_hint(status: StatusCode) -> String {
+    match status.as_u16() {
+        401 => "the storage token was refused: check storage_token / KCI_STORAGE_TOKEN / --storage-token".into(),
+        403 => "the token may not write under this path: ask the storage operators which prefix your token may use".into(),
+        413 => "the file is larger than the storage accepts".into(),
+        404 | 405 => "wrong storage URL: give the server's base URL (e.g. https://files.kernelci.org)".into(),
+        _ => "the storage will answer the same way again".into(),
+    }
+}
+
+impl Uploader {
+    pub fn new(ep: &Endpoint, settings: &Settings) -> Result<Uploader, ConfigError> {
+        Ok(Uploader {
+            // Each request sets its own timeout (scaled by size).
+            http: crate::submit::http_client(Duration::from_secs(24 * 3600))?,
+            base: ep.url.clone(),
+            auth: bearer(&ep.token).map_err(ConfigError::Invalid)?,
+            retry: settings.retry,
+            timeout: settings.timeout,
+        })
+    }
+
+    /// Base URL without a trailing slash.
+    pub fn base(&self) -> String {
+        self.base.as_str().trim_end_matches('/').to_string()
+    }
+
+    /// Upload `file` as `<dir>/<name>` and verify it; the public URL.
+    pub fn upload(
+        &self,
+        dir: &str,
+        name: &str,
+        file: &Compressed,
+    ) -> Result<String, ArtifactError> {
+        let name = key_segment(name);
+        let url = public_url(&self.base(), dir, &name);
+        let mut endpoint = self.base.clone();
+        let p = format!("{}/v1/file", endpoint.path().trim_end_matches('/'));
+        endpoint.set_path(&p);
+        let what = format!("upload {dir}/{name}");
+        let timeout = transfer_timeout(self.timeout, file.len);
+        let r = with_retries(&self.retry, &what, |_| {
+            let f = match File::open(file.path()) {
+                Ok(f) => f,
+                Err(e) => {
+                    return Attempt::Fail(ArtifactError::Temp {
+                        path: file.path().to_path_buf(),
+                        source: e,
+                    })
+                }
+            };
+            let part = match Part::reader_with_length(f, file.len)
+                .file_name(name.clone())
+                .mime_str("application/gzip")
+            {
+                Ok(p) => p,
+                Err(e) => {
+                    return Attempt::Fail(ArtifactError::Refused {
+                        name: name.clone(),
+                        status: 0,
+                        message: describe(&e),
+                        hint: "internal error building the upload".into(),
+                    })
+                }
+            };
+            // `path` first: servers that stream the file need the
+            // destination before the content.
+            let form = Form::new()
+                .text("path", dir.to_string())
+                .part("file0", part);
+            let resp = self
+                .http
+                .post(endpoint.clone())
+                .header(AUTHORIZATION, self.auth.clone())
+                .timeout(timeout)
+                .multipart(form)
+                .send();
+            let resp = match resp {
+                Ok(r) => r,
+                Err(e) if transient(&e) => {
+                    return Attempt::Retry {
+                        why: describe(&e),
+                        after: None,
+                    }
+                }
+                Err(e) => {
+                    return Attempt::Fail(ArtifactError::Refused {
+                        name: name.clone(),
+                        status: 0,
+                        message: describe(&e),
+                        hint: "check the storage URL".into(),
+                    })
+                }
+            };
+            let status = resp.status();
+            let after = retry_after(&resp);
+            let text = read_text(resp, 16 * 1024);
+            if status == StatusCode::OK {
+                return match self.verify(&url, file, timeout) {
+                    Verify::Same | Verify::NotServed => Attempt::Done(()),
+                    Verify::Differs(why) => Attempt::Retry { why, after: None },
+                };
+            }
+            if retryable_status(status) || status == StatusCode::CONFLICT {
+                return Attempt::Retry {
+                    why: format!("HTTP {}: {}", status.as_u16(), one_line(&text)),
+                    after,
+                };
+            }
+            Attempt::Fail(ArtifactError::Refused {
+                name: name.clone(),
+                status: status.as_u16(),
+                message: one_line(&text),
+                hint: storage_hint(status),
+            })
+        });
+        match r {
+            Ok(()) => Ok(url),
+            Err(Retried::Failed(e)) => Err(e),
+            Err(Retried::GaveUp {
+                attempts,
+                elapsed,
+                last,
+            }) => Err(ArtifactError::GaveUp {
+                name,
+                attempts,
+                secs: elapsed.as_secs_f64(),
+                last,
+            }),
+            Err(Retried::Interrupted { last }) => Err(ArtifactError::Interrupted { name, last }),
+        }
+    }
+
+    /// GET the public URL and compare the bytes' sha256 with what was sent.
+    fn verify(&self, url: &str, file: &Compressed, timeout: Duration) -> Verify {
+        let resp = match self.http.get(url).timeout(timeout).send() {
+            Ok(r) => r,
+            Err(e) => return Verify::Differs(format!("reading back {url}: {}", describe(&e))),
+        };
+        match resp.status().as_u16() {
+            200 => {}
+            401 | 403 | 405 | 501 => {
+                tracing::debug!("{url}: the storage does not serve downloads to us; not verified");
+                return Verify::NotServed;
+            }
+            code => {
+                return Verify::Differs(format!(
+                    "reading back {url}: HTTP {code}: {}",
+                    one_line(&read_text(resp, 1024))
+                ))
+            }
+        }
+        let mut hasher = HashingWriter {
+            inner: io::sink(),
+            hasher: Sha256::new(),
+            len: 0,
+        };
+        let mut resp = resp;
+        if let Err(e) = io::copy(&mut resp, &mut hasher) {
+            return Verify::Differs(format!("reading back {url}: {e}"));
+        }
+        let got: [u8; 32] = hasher.hasher.finalize().into();
+        if got == file.sha256 && hasher.len == file.len {
+            Verify::Same
+        } else {
+            Verify::Differs(format!(
+                "reading back {url}: {} bytes with sha256 {}, sent {} bytes with sha256 {}",
+                hasher.len,
+                hex(&got),
+                file.len,
+                file.sha256_hex()
+            ))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tmpdir(tag: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!(
+            "kcidb-harvest-art-{tag}-{}-{}",
+            std::process::id(),
+            TEMP_SEQ.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&d).expect("mkdir");
+        d
+    }
+
+    fn gunzip(path: &Path) -> Vec<u8> {
+        let mut out = Vec::new();
+        MultiGzDecoder::new(File::open(path).expect("open"))
+            .read_to_end(&mut out)
+            .expect("gunzip");
+        out
+    }
+
+    #[test]
+    fn compresses_plain_and_round_trips() {
+        let d = tmpdir("plain");
+        let src = d.join("log");
+        let text: Vec<u8> = (0..50_000)
+            .flat_map(|i| format!("  CC      drivers/x/y{i}.o\n").into_bytes())
+            .collect();
+        std::fs::write(&src, &text).expect("write");
+        let c = compress(&src, "build.log.gz").expect("compress");
+        assert!(!c.passthrough);
+        assert_eq!(c.source_len, text.len() as u64);
+        assert!(c.len < text.len() as u64 / 5, "{} vs {}", c.len, text.len());
+        assert_eq!(gunzip(c.path()), text);
+        let bytes = std::fs::read(c.path()).expect("read");
+        assert_eq!(c.sha256_hex(), hex(&Sha256::digest(&bytes)));
+        let p = c.path().to_path_buf();
+        drop(c);
+        assert!(!p.exists(), "temp file removed on drop");
+    }
+
+    #[test]
+    fn gzip_source_goes_as_is() {
+        let d = tmpdir("gz");
+        let src = d.join("log.gz");
+        let mut enc = GzEncoder::new(Vec::new(), Compression::new(9));
+        enc.write_all(b"hello kernel\n").expect("gz");
+        let gz = enc.finish().expect("gz");
+        std::fs::write(&src, &gz).expect("write");
+        let c = compress(&src, "build.log.gz").expect("compress");
+        assert!(c.passthrough);
+        assert_eq!(std::fs::read(c.path()).expect("read"), gz);
+    }
+
+    #[test]
+    fn damaged_gzip_is_recompressed() {
+        let d = tmpdir("bad");
+        let src = d.join("log.gz");
+        let text: Vec<u8> = (0..20_000)
+            .flat_map(|i| format!("line {i}\n").into_bytes())
+            .collect();
+        let mut enc = GzEncoder::new(Vec::new(), Compression::new(6));
+        enc.write_all(&text).expect("gz");
+        let gz = enc.finish().expect("gz");
+        std::fs::write(&src, &gz[..gz.len() / 2]).expect("write");
+        let c = compress(&src, "build.log.gz").expect("compress");
+        assert!(!c.passthrough);
+        let back = gunzip(c.path());
+        assert!(
+            !back.is_empty() && text.starts_with(&back),
+            "a prefix of the original"
+        );
+    }
+
+    #[test]
+    fn missing_source_names_the_file() {
+        let e = compress(Path::new("/nonexistent/kcidb/log"), "build.log.gz").expect_err("missing");
+        assert!(e.to_string().contains("/nonexistent/kcidb/log"), "{e}");
+    }
+
+    #[test]
+    fn keys_are_safe() {
+        assert_eq!(storage_dir("gregkh", "b-0123abc"), "gregkh/b-0123abc");
+        assert_eq!(storage_dir("o", "my build/../x"), "o/my_build_.__x");
+        assert_eq!(
+            public_url("https://files.example.org/", "o/b-1", "build.log.gz"),
+            "https://files.example.org/o/b-1/build.log.gz"
+        );
+    }
+}

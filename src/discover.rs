@@ -1,0 +1,106 @@
+//! Stage 1: roots → result directories.
+//!
+//! Without `-r` every DIR given is a result directory. With `-r` each DIR
+//! is a root: the walk goes in sorted order, stops at each directory a
+//! layout recognises (never descending into its source tree), never enters
+//! `.git` directories or bare kernel source trees, follows symlinks with
+//! loop detection, and reports what it could not read without stopping.
+
+use std::path::{Path, PathBuf};
+
+use globset::{Glob, GlobSet, GlobSetBuilder};
+
+use crate::layout;
+
+/// Walk options.
+#[derive(Clone, Debug, Default)]
+pub struct DiscoverOptions {
+    pub max_depth: Option<usize>,
+    pub exclude: Vec<String>,
+}
+
+/// What the walk found.
+#[derive(Debug, Default)]
+pub struct Discovered {
+    /// Result directories, in walk order.
+    pub dirs: Vec<PathBuf>,
+    /// Paths skipped with the reason (symlink loop, unreadable, excluded…).
+    pub skipped: Vec<(PathBuf, String)>,
+}
+
+/// Compile `--exclude` globs.
+pub fn exclude_set(globs: &[String]) -> Result<GlobSet, String> {
+    let mut b = GlobSetBuilder::new();
+    for g in globs {
+        b.add(Glob::new(g).map_err(|e| format!("invalid --exclude `{g}`: {e}"))?);
+    }
+    b.build().map_err(|e| format!("invalid --exclude: {e}"))
+}
+
+/// A kernel source tree that is not part of a result directory: never walked.
+fn is_source_tree(dir: &Path) -> bool {
+    dir.join("Kbuild").is_file() && dir.join("Kconfig").is_file() && dir.join("arch").is_dir()
+}
+
+/// Find result directories below each root.
+pub fn discover(roots: &[PathBuf], opts: &DiscoverOptions) -> Result<Discovered, String> {
+    let excludes = exclude_set(&opts.exclude)?;
+    let mut out = Discovered::default();
+    for root in roots {
+        if !root.is_dir() {
+            out.skipped.push((root.clone(), "no such directory".into()));
+            continue;
+        }
+        let mut walk = walkdir::WalkDir::new(root)
+            .follow_links(true)
+            .sort_by_file_name();
+        if let Some(d) = opts.max_depth {
+            walk = walk.max_depth(d);
+        }
+        let mut it = walk.into_iter();
+        while let Some(entry) = it.next() {
+            let entry = match entry {
+                Ok(e) => e,
+                Err(e) => {
+                    let path = e
+                        .path()
+                        .map(Path::to_path_buf)
+                        .unwrap_or_else(|| root.clone());
+                    let why = if e.loop_ancestor().is_some() {
+                        "symlink loop".to_string()
+                    } else {
+                        match e.io_error() {
+                            Some(io) => format!("unreadable: {io}"),
+                            None => e.to_string(),
+                        }
+                    };
+                    out.skipped.push((path, why));
+                    continue;
+                }
+            };
+            if !entry.file_type().is_dir() {
+                continue;
+            }
+            let path = entry.path();
+            if excludes.is_match(path) {
+                out.skipped.push((path.to_path_buf(), "excluded".into()));
+                it.skip_current_dir();
+                continue;
+            }
+            let name = entry.file_name().to_string_lossy();
+            if name == ".git" || name == "dot-git" {
+                it.skip_current_dir();
+                continue;
+            }
+            if layout::detect(path).is_some() {
+                out.dirs.push(path.to_path_buf());
+                it.skip_current_dir();
+                continue;
+            }
+            if is_source_tree(path) {
+                it.skip_current_dir();
+            }
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,89 @@
+//! The closing summary of a run: counts per status, per layout and per
+//! delivery outcome, and the reason of every failure.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+/// Counters filled while a batch runs.
+#[derive(Debug, Default, Serialize)]
+pub struct Summary {
+    pub directories: usize,
+    pub by_status: BTreeMap<String, usize>,
+    pub by_layout: BTreeMap<String, usize>,
+    /// Delivery outcomes (`delivered`, `spooled`, `already_delivered`,
+    /// `refused`, `invalid`, `printed` for --dry-run).
+    pub outcomes: BTreeMap<String, usize>,
+    pub in_progress: usize,
+    pub failed: Vec<Failure>,
+    pub skipped_paths: Vec<Failure>,
+    pub interrupted: bool,
+    pub elapsed_seconds: f64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Failure {
+    pub dir: PathBuf,
+    pub reason: String,
+}
+
+impl Summary {
+    pub fn count_outcome(&mut self, what: &str) {
+        *self.outcomes.entry(what.to_string()).or_default() += 1;
+    }
+
+    /// Aligned human text (stderr).
+    pub fn human(&self) -> String {
+        let mut rows: Vec<(String, String)> = Vec::new();
+        rows.push(("directories".into(), self.directories.to_string()));
+        for (k, v) in &self.by_status {
+            rows.push((format!("status {k}"), v.to_string()));
+        }
+        for (k, v) in &self.by_layout {
+            rows.push((format!("layout {k}"), v.to_string()));
+        }
+        for (k, v) in &self.outcomes {
+            rows.push((k.replace('_', " "), v.to_string()));
+        }
+        if self.in_progress > 0 {
+            rows.push((
+                "in progress (not submitted)".into(),
+                self.in_progress.to_string(),
+            ));
+        }
+        rows.push(("failed".into(), self.failed.len().to_string()));
+        if !self.skipped_paths.is_empty() {
+            rows.push((
+                "paths skipped by the walk".into(),
+                self.skipped_paths.len().to_string(),
+            ));
+        }
+        let w = rows.iter().map(|r| r.0.len()).max().unwrap_or(0);
+        let nw = rows.iter().map(|r| r.1.len()).max().unwrap_or(0);
+        let mut s = String::from("summary:\n");
+        for (k, v) in rows {
+            s.push_str(&format!("  {k:<w$}  {v:>nw$}\n"));
+        }
+        for f in &self.failed {
+            s.push_str(&format!("  failed: {}: {}\n", f.dir.display(), f.reason));
+        }
+        for f in &self.skipped_paths {
+            s.push_str(&format!("  skipped: {}: {}\n", f.dir.display(), f.reason));
+        }
+        if self.interrupted {
+            s.push_str("  interrupted: the next run continues where this one stopped\n");
+        }
+        s.push_str(&format!("  elapsed {:.1}s", self.elapsed_seconds));
+        s
+    }
+
+    /// The final JSON message of `--format json`.
+    pub fn json(&self) -> serde_json::Value {
+        let mut v = serde_json::to_value(self).unwrap_or_default();
+        if let Some(o) = v.as_object_mut() {
+            o.insert("type".into(), "summary".into());
+        }
+        v
+    }
+}

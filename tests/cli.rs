@@ -1,0 +1,292 @@
+//! Command-line behaviour: exit codes, streams, id determinism, one-line
+//! errors for bad input.
+
+mod support;
+
+use std::path::Path;
+
+use predicates::prelude::*;
+use serde_json::Value;
+use support::*;
+
+fn ids(report: &Value) -> (String, String) {
+    (
+        report["checkouts"][0]["id"]
+            .as_str()
+            .unwrap_or("")
+            .to_string(),
+        report["builds"][0]["id"].as_str().unwrap_or("").to_string(),
+    )
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    for e in walkdir::WalkDir::new(from) {
+        let e = e.expect("walk");
+        let rel = e.path().strip_prefix(from).expect("prefix");
+        let dest = to.join(rel);
+        if e.file_type().is_dir() {
+            std::fs::create_dir_all(&dest).expect("mkdir");
+        } else if e.file_type().is_file() {
+            std::fs::copy(e.path(), &dest).expect("copy");
+        }
+    }
+}
+
+#[test]
+fn ids_survive_copy_rename_and_touch() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = unpack_case("warn", tmp.path());
+    let first = ids(&dry_run(&dir));
+    assert!(first.0.starts_with("gregkh:ck-") && first.1.starts_with("gregkh:b-"));
+    assert_eq!(first, ids(&dry_run(&dir)), "same directory twice");
+
+    let copy = tmp.path().join("renamed_copy_of_warn");
+    copy_dir(&dir, &copy);
+    // touch every file (new mtimes)
+    let later = std::time::SystemTime::now() + std::time::Duration::from_secs(3600);
+    for e in walkdir::WalkDir::new(&copy) {
+        let e = e.unwrap();
+        if e.file_type().is_file() {
+            let f = std::fs::File::options().write(true).open(e.path()).unwrap();
+            f.set_modified(later).unwrap();
+        }
+    }
+    assert_eq!(first, ids(&dry_run(&copy)), "copied, renamed and touched");
+    let moved = tmp.path().join("moved");
+    std::fs::rename(&copy, &moved).unwrap();
+    let again = dry_run(&moved);
+    assert_eq!(first, ids(&again));
+    assert_eq!(
+        dry_run(&dir),
+        again,
+        "the whole report is location independent"
+    );
+}
+
+#[test]
+fn different_runs_never_share_a_build_id() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = ids(&dry_run(&unpack_case("pass-tiny", tmp.path())));
+    let b = ids(&dry_run(&unpack_case("warn", tmp.path())));
+    assert_ne!(a.1, b.1);
+}
+
+#[test]
+fn dry_run_stdout_is_exactly_one_document_with_all_builds() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = unpack_case("pass-tiny", tmp.path());
+    let b = unpack_case("fail-compile", tmp.path());
+    let out = bin()
+        .args([a.as_os_str(), b.as_os_str()])
+        .args(["--origin", "gregkh", "--dry-run"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("one JSON document on stdout");
+    assert_eq!(doc["version"]["major"], 5);
+    assert_eq!(doc["builds"].as_array().map(|a| a.len()), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("Build of 6.1 was good"), "{stderr}");
+    assert!(stderr.contains("-> PASS gregkh:b-"), "{stderr}");
+    assert!(stderr.contains("-> FAIL gregkh:b-"), "{stderr}");
+}
+
+#[test]
+fn output_file_gets_the_same_document() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = unpack_case("pass-queue", tmp.path());
+    let file = tmp.path().join("report.json");
+    let out = bin()
+        .arg(&a)
+        .args(["--origin", "gregkh", "--dry-run", "-o"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(std::fs::read(&file).unwrap(), out.stdout);
+}
+
+#[test]
+fn origin_is_required_and_checked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = unpack_case("pass-tiny", tmp.path());
+    bin()
+        .arg(&a)
+        .arg("--dry-run")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--origin"));
+    bin()
+        .arg(&a)
+        .args(["--origin", "Greg-KH", "--dry-run"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("invalid origin `Greg-KH`"));
+}
+
+/// Exactly one `error:` line naming the directory, and the reason.
+fn assert_one_line_error(dir: &Path, needle: &str) {
+    let out = bin()
+        .arg(dir)
+        .args(["--origin", "gregkh", "--dry-run"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "exit 1 for a failed directory");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.contains("error:")).collect();
+    assert_eq!(errors.len(), 1, "one error line: {stderr}");
+    assert!(errors[0].contains(&dir.display().to_string()), "{stderr}");
+    assert!(errors[0].contains(needle), "wanted `{needle}` in: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn missing_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    assert_one_line_error(&tmp.path().join("nope"), "no such directory");
+}
+
+#[test]
+fn unknown_layout_names_what_was_looked_for() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("README"), "hello").unwrap();
+    assert_one_line_error(tmp.path(), "unknown layout: looked for test_stable_ssh");
+}
+
+#[test]
+fn unreadable_log() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = unpack_case("pass-tiny", tmp.path());
+    std::fs::remove_file(dir.join("linux/log")).unwrap();
+    std::fs::create_dir(dir.join("linux/log")).unwrap();
+    assert_one_line_error(&dir, "`linux/log`");
+}
+
+#[test]
+fn binary_garbage_log() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = unpack_case("pass-tiny", tmp.path());
+    let garbage: Vec<u8> = (0..70_000u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
+    std::fs::write(dir.join("linux/log"), garbage).unwrap();
+    assert_one_line_error(&dir, "`linux/log` is not a text log");
+}
+
+#[test]
+fn invalid_utf8_log_is_harvested() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = unpack_case("warn", tmp.path());
+    let mut log = std::fs::read(dir.join("linux/log")).unwrap();
+    log.extend_from_slice(b"\n../init/main.c:1:1: warning: bad \xff\xfe bytes [-Wx]\n");
+    std::fs::write(dir.join("linux/log"), log).unwrap();
+    let r = dry_run(&dir);
+    assert_eq!(r["builds"][0]["status"], "PASS");
+}
+
+#[test]
+fn empty_output_log() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = unpack_case("pass-tiny", tmp.path());
+    std::fs::write(dir.join("output_log"), "").unwrap();
+    // the log still holds the verdict: harvested, no crash
+    let r = dry_run(&dir);
+    assert_eq!(r["builds"][0]["status"], "PASS");
+    assert!(r["builds"][0]["misc"].get("ktest_exit").is_none());
+}
+
+#[test]
+fn empty_build_log_is_an_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = unpack_case("pass-tiny", tmp.path());
+    std::fs::write(dir.join("linux/log"), "").unwrap();
+    assert_one_line_error(&dir, "`linux/log`");
+}
+
+#[test]
+fn one_bad_directory_does_not_stop_the_others() {
+    let tmp = tempfile::tempdir().unwrap();
+    let good = unpack_case("pass-tiny", tmp.path());
+    let out = bin()
+        .arg(tmp.path().join("missing"))
+        .arg(&good)
+        .args(["--origin", "gregkh", "--dry-run"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["builds"].as_array().map(|a| a.len()), Some(1));
+}
+
+#[test]
+fn parsers_lists_every_layout_and_parser() {
+    let out = bin().arg("parsers").output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for id in [
+        "test_stable_ssh",
+        "ktest",
+        "output-log",
+        "build-log",
+        "ktest-conf",
+        "run-test-sh",
+        "git-meta",
+        "commit-txt",
+        "start-time",
+        "time-output",
+        "kbuild-output",
+        "queue",
+    ] {
+        assert!(text.contains(id), "`parsers` lacks {id}");
+    }
+}
+
+#[test]
+fn explain_names_sources() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = unpack_case("fail-patch", tmp.path());
+    let out = bin().arg("explain").arg(&dir).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("checkout.git_commit_hash"), "{text}");
+    assert!(text.contains("commit.txt:1"), "{text}");
+    assert!(text.contains("build.status"), "{text}");
+}
+
+#[test]
+fn in_progress_run_is_not_submitted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = unpack_case("pass-tiny", tmp.path());
+    // cut the run before its end: no KTEST_RUN, no banner, fresh mtime
+    let out_log = std::fs::read_to_string(dir.join("output_log")).unwrap();
+    let cut = out_log
+        .split("STARTING AUTOMATED TESTS")
+        .next()
+        .unwrap()
+        .to_string();
+    std::fs::write(dir.join("output_log"), cut).unwrap();
+    let log = std::fs::read_to_string(dir.join("linux/log")).unwrap();
+    let cut = &log[..log.find("Build time:").unwrap()];
+    std::fs::write(dir.join("linux/log"), cut).unwrap();
+    let out = bin()
+        .arg(&dir)
+        .args(["--origin", "gregkh", "--dry-run"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("in progress"));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(doc.get("builds").is_none());
+    // an old abandoned run is an ERROR
+    let r = dry_run(&dir);
+    assert_eq!(r["builds"][0]["status"], "ERROR");
+}

@@ -1,0 +1,273 @@
+//! Test servers that speak the real protocols (KCIDB REST, kernelci-storage)
+//! over loopback, and helpers shared by the delivery tests.
+#![allow(dead_code)]
+
+pub mod http;
+pub mod jwt;
+pub mod rest;
+pub mod storage;
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use kcidb_harvest::cli::DeliveryArgs;
+use kcidb_harvest::harvest::{Artifact, ArtifactKind, Harvested};
+use kcidb_harvest::kcidb::{Build, Checkout, Report, Status};
+use kcidb_harvest::settings::{resolve_in, Environment, Settings};
+use sha2::{Digest, Sha256};
+
+pub fn sha256_hex(data: &[u8]) -> String {
+    Sha256::digest(data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A kernel-build-log-looking text of about `size` bytes, different per seed.
+pub fn log_text(seed: &str, size: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(size + 100);
+    let mut i = 0u64;
+    let mut x = u64::from_str_radix(&sha256_hex(seed.as_bytes())[..16], 16).unwrap_or(7) | 1;
+    while out.len() < size {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let line = match x % 7 {
+            0 => format!(
+                "  CC [M]  drivers/net/ethernet/intel/e1000e/mod{}.o\n",
+                x % 997
+            ),
+            1 => format!("  LD [M]  fs/ext4/ext4-{}.ko\n", x % 113),
+            2 => format!(
+                "drivers/gpu/drm/x{}.c:{}:{}: warning: unused variable 'ret' [-Wunused-variable]\n",
+                x % 53,
+                x % 2000,
+                x % 80
+            ),
+            3 => format!("  AR      lib/lib{}.a\n", x % 31),
+            4 => format!("  GEN     Makefile seed={seed} n={i}\n"),
+            5 => "  CHK     include/generated/compile.h\n".to_string(),
+            _ => format!("  CC      kernel/sched/core{}.o\n", x % 401),
+        };
+        out.extend_from_slice(line.as_bytes());
+        i += 1;
+    }
+    out
+}
+
+/// A harvested directory with a build log, an output_log and a .config on
+/// disk, and a report holding one checkout and one build.
+pub fn harvested(
+    root: &Path,
+    name: &str,
+    origin: &str,
+    checkout_seed: &str,
+    log_size: usize,
+) -> Harvested {
+    let dir = root.join(name);
+    std::fs::create_dir_all(dir.join("linux")).expect("mkdir");
+    let log = log_text(name, log_size);
+    std::fs::write(dir.join("linux/log"), &log).expect("write log");
+    std::fs::write(
+        dir.join("output_log"),
+        format!("Building {name}\nWarnings = 25\nErrors = 0\nBuild of 6.1 was good\n"),
+    )
+    .expect("write output_log");
+    std::fs::write(
+        dir.join("linux/.config"),
+        format!("#\n# Linux/x86 6.1.120 Kernel Configuration\n#\nCONFIG_64BIT=y\n# {name}\n"),
+    )
+    .expect("write .config");
+    let checkout_id = format!("{origin}:ck-{}", sha256_hex(checkout_seed.as_bytes()));
+    let build_id = format!(
+        "{origin}:b-{}",
+        sha256_hex(
+            format!("{checkout_id}|x86_64|allmodconfig|gcc|{}", sha256_hex(&log)).as_bytes()
+        )
+    );
+    let report = Report {
+        checkouts: vec![Checkout {
+            id: checkout_id.clone(),
+            origin: origin.to_string(),
+            tree_name: Some("stable-rc".into()),
+            git_repository_url: Some(
+                "https://git.kernel.org/pub/scm/linux/kernel/git/stable/linux.git".into(),
+            ),
+            git_commit_hash: Some(sha256_hex(checkout_seed.as_bytes())[..40].to_string()),
+            git_repository_branch: Some("linux-6.1.y".into()),
+            patchset_hash: Some(String::new()),
+            start_time: Some("2026-11-28T23:34:01+00:00".into()),
+            valid: Some(true),
+            ..Default::default()
+        }],
+        builds: vec![Build {
+            id: build_id,
+            origin: origin.to_string(),
+            checkout_id,
+            start_time: Some("2026-11-28T23:34:01+00:00".into()),
+            duration: Some(640.into()),
+            architecture: Some("x86_64".into()),
+            compiler: Some("gcc (Debian 12.2.0-14+deb12u1) 12.2.0".into()),
+            config_name: Some("allmodconfig".into()),
+            status: Some(Status::Pass),
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    Harvested {
+        dir: dir.clone(),
+        layout: "test_stable_ssh",
+        report,
+        artifacts: vec![
+            Artifact {
+                kind: ArtifactKind::BuildLog,
+                path: dir.join("linux/log"),
+                upload_name: "build.log.gz".into(),
+                resource_name: "build_log".into(),
+            },
+            Artifact {
+                kind: ArtifactKind::OutputLog,
+                path: dir.join("output_log"),
+                upload_name: "output_log.gz".into(),
+                resource_name: "output_log".into(),
+            },
+            Artifact {
+                kind: ArtifactKind::Config,
+                path: dir.join("linux/.config"),
+                upload_name: "config.gz".into(),
+                resource_name: "config".into(),
+            },
+        ],
+        line: "Build of 6.1 was good (W:25 E:0 640 seconds)".into(),
+        commit_known: true,
+        compressed: Vec::new(),
+    }
+}
+
+/// Delivery flags for tests: fast retries (50 ms, doubling) for at most
+/// `retry_for`, a 1 s request timeout.
+pub fn args(
+    rest: Option<(&str, &str)>,
+    storage: Option<(&str, &str)>,
+    spool: &Path,
+    retry_for: &str,
+) -> DeliveryArgs {
+    DeliveryArgs {
+        kcidb_rest_url: rest.map(|r| r.0.to_string()),
+        kcidb_token: rest.map(|r| kcidb_harvest::settings::Secret::new(r.1)),
+        storage_url: storage.map(|s| s.0.to_string()),
+        storage_token: storage.map(|s| kcidb_harvest::settings::Secret::new(s.1)),
+        spool: Some(spool.to_path_buf()),
+        timeout: "1s".into(),
+        retry_for: Some(retry_for.into()),
+        retry_delay: Some("50ms".into()),
+        max_objects: 500,
+        max_bytes: 16 << 20,
+        ..Default::default()
+    }
+}
+
+/// Settings from flags only (an empty environment, no kci-dev.toml).
+pub fn settings(args: &DeliveryArgs, cwd: &Path) -> Settings {
+    resolve_in(args, &Environment::with_vars([], cwd, None)).expect("settings resolve")
+}
+
+pub fn gunzip(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    flate2::read::MultiGzDecoder::new(data)
+        .read_to_end(&mut out)
+        .expect("valid gzip");
+    out
+}
+
+/// Every regular file below `root`.
+pub fn files_below(root: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let p = e.path();
+            match e.file_type() {
+                Ok(t) if t.is_dir() => stack.push(p),
+                Ok(t) if t.is_file() => out.push(p),
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+/// Fail if any secret (or its signature part) occurs in these texts or in
+/// any file below these roots.
+pub fn assert_secret_absent(secrets: &[&str], texts: &[(&str, &[u8])], roots: &[&Path]) {
+    let mut needles: Vec<Vec<u8>> = Vec::new();
+    for s in secrets {
+        needles.push(s.as_bytes().to_vec());
+        if let Some(sig) = s.rsplit('.').next() {
+            if sig.len() >= 16 {
+                needles.push(sig.as_bytes().to_vec());
+            }
+        }
+    }
+    let contains = |hay: &[u8], n: &[u8]| hay.windows(n.len()).any(|w| w == n);
+    for (what, text) in texts {
+        for n in &needles {
+            assert!(
+                !contains(text, n),
+                "a token appears in {what}: {}",
+                String::from_utf8_lossy(text)
+            );
+        }
+    }
+    for root in roots {
+        for f in files_below(root) {
+            let data = std::fs::read(&f).unwrap_or_default();
+            for n in &needles {
+                assert!(!contains(&data, n), "a token appears in {}", f.display());
+            }
+        }
+    }
+}
+
+/// Unpack `fixtures/corpus/<case>.tar.gz` into `into`; the case directory.
+pub fn unpack_case(case: &str, into: &Path) -> PathBuf {
+    let tgz = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/corpus")
+        .join(format!("{case}.tar.gz"));
+    let f = std::fs::File::open(&tgz).expect("corpus tarball");
+    let mut ar = tar::Archive::new(flate2::read::GzDecoder::new(f));
+    ar.set_preserve_mtime(true);
+    ar.unpack(into).expect("unpack corpus case");
+    into.join(case)
+}
+
+/// The binary, with a clean environment: no KCIDB/storage variables, `HOME`
+/// and the working directory in `home` (so no kci-dev.toml is found).
+pub fn bin(home: &Path) -> assert_cmd::Command {
+    let mut c = assert_cmd::Command::cargo_bin("kcidb-harvest").expect("binary built");
+    c.env_remove("KCIDB_REST")
+        .env_remove("KCI_STORAGE_URL")
+        .env_remove("KCI_STORAGE_TOKEN")
+        .env_remove("KCIDB_HARVEST_ORIGIN")
+        .env_remove("KCIDB_HARVEST_SPOOL")
+        .env_remove("KCIDB_HARVEST_LOG")
+        .env("HOME", home)
+        .env("NO_COLOR", "1")
+        .current_dir(home);
+    c
+}
+
+/// A spool holding one validated report per harvested directory, written
+/// oldest first.
+pub fn fill_spool(spool: &Path, hs: &[Harvested]) -> Vec<PathBuf> {
+    let s = kcidb_harvest::spool::Spool::new(spool);
+    hs.iter()
+        .map(|h| {
+            let v = kcidb_harvest::kcidb::validate_report(h.report.clone()).expect("valid report");
+            s.write(&v).expect("spool write")
+        })
+        .collect()
+}

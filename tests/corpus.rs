@@ -1,0 +1,172 @@
+//! Every real corpus case: the whole report equals its golden, and the
+//! facts established by hand in `<case>.truth.json` hold.
+
+mod support;
+
+use serde_json::Value;
+use support::*;
+
+fn golden_path(case: &str) -> std::path::PathBuf {
+    repo().join("fixtures/golden").join(format!("{case}.json"))
+}
+
+/// Paths of the builder differ between machines only through the temp
+/// dir; the report must not contain the checkout location at all.
+fn report_for(case: &str) -> (Value, tempfile::TempDir) {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = unpack_case(case, tmp.path());
+    (dry_run(&dir), tmp)
+}
+
+#[test]
+fn reports_equal_goldens() {
+    let update = std::env::var_os("UPDATE_GOLDEN").is_some();
+    for case in CASES {
+        let (report, tmp) = report_for(case);
+        let text = serde_json::to_string_pretty(&report).expect("serialise") + "\n";
+        assert!(
+            !text.contains(&tmp.path().display().to_string()),
+            "{case}: the report leaks the harvest location"
+        );
+        let path = golden_path(case);
+        if update {
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+            std::fs::write(&path, &text).expect("write golden");
+            continue;
+        }
+        let want: Value = serde_json::from_str(
+            &std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+        )
+        .expect("golden parses");
+        assert_eq!(
+            report, want,
+            "{case}: report differs from fixtures/golden/{case}.json (UPDATE_GOLDEN=1 rewrites it; review the diff)"
+        );
+    }
+}
+
+fn same_instant(a: &str, b: &str) -> bool {
+    match (
+        chrono::DateTime::parse_from_rfc3339(a),
+        chrono::DateTime::parse_from_rfc3339(b),
+    ) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => false,
+    }
+}
+
+#[test]
+fn reports_match_truth() {
+    for case in CASES {
+        let t = truth(case);
+        let (report, _tmp) = report_for(case);
+        let ck = &report["checkouts"][0];
+        let b = &report["builds"][0];
+        let ctx = |what: &str| format!("{case}: {what}");
+        assert_eq!(b["status"], t["kcidb_build_status"], "{}", ctx("status"));
+        assert_eq!(
+            ck["git_commit_hash"],
+            t["checkout"]["commit_hash"],
+            "{}",
+            ctx("commit")
+        );
+        assert_eq!(
+            ck["git_repository_branch"],
+            t["checkout"]["branch"],
+            "{}",
+            ctx("branch")
+        );
+        assert_eq!(
+            ck["patchset_hash"],
+            t["checkout"]["patchset"]["kcidb_patchset_hash"]
+                .as_str()
+                .map(Value::from)
+                .unwrap_or(Value::from("")),
+            "{}",
+            ctx("patchset_hash")
+        );
+        assert_eq!(
+            ck["valid"],
+            t["checkout"]["kcidb_checkout_valid"],
+            "{}",
+            ctx("checkout valid")
+        );
+        assert_eq!(
+            b["compiler"],
+            t["compiler"]["config_cc_version_text"],
+            "{}",
+            ctx("compiler")
+        );
+        assert_eq!(
+            b["architecture"],
+            t["architecture"],
+            "{}",
+            ctx("architecture")
+        );
+        assert_eq!(b["config_name"], t["config_name"], "{}", ctx("config_name"));
+        assert!(
+            same_instant(
+                b["start_time"].as_str().unwrap_or(""),
+                t["start_time"]["rfc3339"].as_str().unwrap_or("?")
+            ),
+            "{}: start_time {} vs {}",
+            case,
+            b["start_time"],
+            t["start_time"]["rfc3339"]
+        );
+        assert_eq!(
+            b["duration"].as_f64(),
+            t["duration_seconds"].as_f64(),
+            "{}",
+            ctx("duration")
+        );
+        let misc = &b["misc"];
+        let exp = &t["kcidb_misc_expected"];
+        for k in ["warnings", "errors", "warnings_raw", "errors_raw"] {
+            assert_eq!(misc[k], exp[k], "{}", ctx(&format!("misc.{k}")));
+        }
+        if let Some(rel) = t["kernel_release"].as_str() {
+            assert_eq!(misc["kernel_release"], rel, "{}", ctx("kernel_release"));
+        }
+        // the build belongs to the checkout and the ids carry the origin
+        assert_eq!(b["checkout_id"], ck["id"]);
+        assert!(ck["id"].as_str().unwrap_or("").starts_with("gregkh:ck-"));
+        assert!(b["id"].as_str().unwrap_or("").starts_with("gregkh:b-"));
+        // an invalid checkout carries the quiltimport failure
+        if t["checkout"]["kcidb_checkout_valid"] == false {
+            let ex = ck["log_excerpt"].as_str().unwrap_or("");
+            for line in t["checkout"]["quiltimport"]["error_lines_in_output_log"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
+                assert!(
+                    ex.contains(line.as_str().unwrap_or("?")),
+                    "{case}: checkout excerpt lacks {line}"
+                );
+            }
+            assert_eq!(
+                misc["partial_patchset"],
+                true,
+                "{}",
+                ctx("partial_patchset")
+            );
+            assert_eq!(misc["ktest_status"], "SUCCESS", "{}", ctx("ktest_status"));
+        }
+        // a failed build's excerpt shows the error
+        if t["kcidb_build_status"] == "FAIL" {
+            let ex = b["log_excerpt"].as_str().unwrap_or("");
+            for e in t["errors"]["list"].as_array().into_iter().flatten() {
+                let msg = e["message"].as_str().unwrap_or("?");
+                assert!(ex.contains(msg), "{case}: excerpt lacks `{msg}`");
+            }
+        }
+        if t["kcidb_build_status"] == "PASS" && exp["warnings"].as_u64().unwrap_or(0) == 0 {
+            assert!(
+                b.get("log_excerpt").is_none(),
+                "{}",
+                ctx("clean PASS has no excerpt")
+            );
+        }
+    }
+}
