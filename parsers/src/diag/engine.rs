@@ -137,6 +137,8 @@ struct Scope {
     pre_failure: Option<Vec<String>>,
     /// A step of this scope was seen in the current run.
     used: bool,
+    /// Environment lines that name a cause (not a make recipe status).
+    env_causes: u32,
 }
 
 impl Scope {
@@ -153,6 +155,7 @@ impl Scope {
             region,
             pre_failure,
             used,
+            env_causes,
         } = self;
         diags.clear();
         make_errors.clear();
@@ -164,6 +167,7 @@ impl Scope {
         *region = Region::default();
         *pre_failure = None;
         *used = false;
+        *env_causes = 0;
     }
 }
 
@@ -185,8 +189,9 @@ struct Block {
     lld: bool,
     kconfig_unmet: bool,
     rust: bool,
-    /// Continuation lines so far.
-    after_head: u32,
+    /// The next line may be a raw source echo (older gcc prints one after
+    /// a head and after each of its notes, without a `NNN |` gutter).
+    echo_next: bool,
     progress_run: u32,
     /// Keep the text (first occurrence and budget left).
     store: bool,
@@ -390,8 +395,8 @@ impl Engine {
         }
         let Some(hit) = hit else {
             if let Some(b) = &mut self.block {
-                if b.c_like && b.after_head == 0 {
-                    // The raw source line older gcc echoes after a head.
+                if b.echo_next {
+                    // The raw source line older gcc echoes.
                     push_block_line(b, line);
                     return;
                 }
@@ -412,6 +417,8 @@ impl Engine {
                         }
                     }
                     push_block_line(b, line);
+                    // gcc's notes get their own source echo.
+                    b.echo_next = b.c_like && hit.rule.name == "cc-note";
                 }
             }
             Role::Summary => {
@@ -434,7 +441,7 @@ impl Engine {
             }
             Role::Head | Role::HeadLocLater => {
                 if let Some(b) = &mut self.block {
-                    if b.c_like && b.after_head == 0 && hit.rule.role == Role::HeadLocLater {
+                    if b.echo_next && hit.rule.role == Role::HeadLocLater {
                         // `error: /* label */` echoed from the source.
                         push_block_line(b, line);
                         return;
@@ -469,8 +476,10 @@ impl Engine {
             }
             Role::Env => {
                 self.close_block();
-                let key = key_hash(excerpt_line(line));
-                self.scope().env.add(lineno, key, || excerpt_line(line));
+                let text = excerpt_line(line);
+                let scope = self.scope();
+                scope.env_causes += 1;
+                scope.env.add(lineno, key_hash(&text), || text);
             }
         }
     }
@@ -593,7 +602,7 @@ impl Engine {
             lld: rule.name == "ld-lld",
             kconfig_unmet: rule.name == "kconfig-unmet",
             rust: deferred,
-            after_head: 0,
+            echo_next: matches!(rule.name, "cc-diag" | "as-diag"),
             progress_run: 0,
             store,
             lines: if store { lines } else { Vec::new() },
@@ -702,7 +711,9 @@ impl Engine {
             }
             scope.pre_failure = Some(pre);
         }
-        if env {
+        // `Error 127` after `/bin/sh: 1: gcc-15: not found` adds nothing;
+        // alone (`*** [x.o] Killed`) it is the environment failure.
+        if env && scope.env_causes == 0 {
             scope.env.add(lineno, key, || text.clone());
         }
         if scope.recipes.len() < MAX_FAILURE_LINES && scope.recipe_keys.insert(key) {
@@ -1077,7 +1088,7 @@ fn make_directory(line: &[u8]) -> Option<Option<&[u8]>> {
 }
 
 fn push_block_line(b: &mut Block, line: &[u8]) {
-    b.after_head += 1;
+    b.echo_next = false;
     if b.store && b.lines.len() < MAX_BLOCK_LINES {
         b.lines.push(excerpt_line(line));
     }
