@@ -5,7 +5,6 @@
 //! KCI_STORAGE_URL, KCI_STORAGE_TOKEN), then serves until standard input
 //! closes, and prints what it received as one JSON object.
 
-#[allow(dead_code)]
 #[path = "../tests/common/mod.rs"]
 mod common;
 
