@@ -222,6 +222,8 @@ impl Server {
                 let handler = handler.clone();
                 std::thread::spawn(move || {
                     let _ = stream.set_read_timeout(Some(Duration::from_secs(60)));
+                    // as production servers do: no Nagle delay on small replies
+                    let _ = stream.set_nodelay(true);
                     let Ok(read_half) = stream.try_clone() else {
                         return;
                     };
