@@ -480,7 +480,9 @@ pub fn merge(facts: &Facts, ctx: &MergeContext<'_>) -> Merged {
                 || facts.has(keys::GIT_CLONE_COMMIT)));
     let checkout_valid = if partial_patchset {
         Some(false)
-    } else if commit_known || facts.has(keys::KTEST_EXIT) || facts.has(keys::KTEST_RUNS) {
+    } else if commit_known
+        || (stable_dir && (facts.has(keys::KTEST_EXIT) || facts.has(keys::KTEST_RUNS)))
+    {
         Some(true)
     } else {
         None
@@ -592,7 +594,21 @@ pub fn merge(facts: &Facts, ctx: &MergeContext<'_>) -> Merged {
             .all(keys::QUILTIMPORT_APPLIED)
             .filter_map(|f| f.value.as_str().map(|s| format!("applied: {s}")))
             .collect();
+        lines.extend(
+            facts
+                .all(keys::PATCH_FAILED)
+                .filter_map(|f| f.value.as_str().map(|s| format!("failed: {s}"))),
+        );
         lines.extend(patch_errors.iter().map(|s| s.to_string()));
+        let tried: Vec<String> = facts
+            .all(keys::QUILTIMPORT_APPLIED)
+            .chain(facts.all(keys::PATCH_FAILED))
+            .filter_map(|f| f.value.as_str().map(String::from))
+            .collect();
+        let untried: Vec<&String> = series.iter().filter(|p| !tried.contains(p)).collect();
+        if !untried.is_empty() && !tried.is_empty() {
+            lines.extend(untried.iter().map(|p| format!("not tried: {p}")));
+        }
         if lines.is_empty() {
             lines.push(format!(
                 "{applied} of {} queue patches applied",
