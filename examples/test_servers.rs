@@ -1,9 +1,12 @@
 //! The test suite's KCIDB REST receiver and kernelci-storage server, run
 //! standalone on 127.0.0.1 for benchmarks (`scripts/bench-backfill.sh`).
 //!
+//! usage: test_servers [ORIGIN] [--env-file FILE] [--serve-seconds N]
+//!
 //! Prints `KEY=value` lines for the environment (KCIDB_REST,
-//! KCI_STORAGE_URL, KCI_STORAGE_TOKEN), then serves until standard input
-//! closes, and prints what it received as one JSON object.
+//! KCI_STORAGE_URL, KCI_STORAGE_TOKEN) on stdout (and into FILE), then
+//! serves until standard input closes (or for N seconds), and prints what
+//! it received as one JSON object.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -16,26 +19,42 @@ use common::storage::StorageServer;
 fn main() {
     let rest = RestServer::start();
     let storage = StorageServer::start();
-    let origin = std::env::args().nth(1).unwrap_or_else(|| "bench".into());
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(
-        out,
-        "KCIDB_REST={}",
-        rest.kcidb_rest(&RestServer::token(&origin))
-    );
-    let _ = writeln!(out, "KCI_STORAGE_URL={}", storage.url());
-    let _ = writeln!(
-        out,
-        "KCI_STORAGE_TOKEN={}",
+    let mut origin = "bench".to_string();
+    let mut env_file = None;
+    let mut serve_seconds = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--env-file" => env_file = args.next(),
+            "--serve-seconds" => serve_seconds = args.next().and_then(|n| n.parse::<u64>().ok()),
+            _ => origin = a,
+        }
+    }
+    let env = format!(
+        "KCIDB_REST={}\nKCI_STORAGE_URL={}\nKCI_STORAGE_TOKEN={}\n",
+        rest.kcidb_rest(&RestServer::token(&origin)),
+        storage.url(),
         StorageServer::token("bench@example.org")
     );
+    if let Some(f) = &env_file {
+        if let Err(e) = std::fs::write(f, &env) {
+            eprintln!("test_servers: cannot write {f}: {e}");
+            std::process::exit(2);
+        }
+    }
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(env.as_bytes());
     let _ = out.flush();
     drop(out);
-    // serve until stdin closes
-    let stdin = std::io::stdin();
-    for line in stdin.lock().lines() {
-        if line.is_err() {
-            break;
+    match serve_seconds {
+        Some(n) => std::thread::sleep(std::time::Duration::from_secs(n)),
+        None => {
+            // serve until stdin closes
+            for line in std::io::stdin().lock().lines() {
+                if line.is_err() {
+                    break;
+                }
+            }
         }
     }
     let ids = rest.delivered_build_ids();
