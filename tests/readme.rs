@@ -33,13 +33,11 @@ fn readme_commands(text: &str) -> Vec<Cmd> {
             continue;
         }
         match lang.as_deref() {
-            Some("sh") => {
-                if !line.is_empty() && !line.starts_with('#') {
-                    out.push(Cmd {
-                        line: line.to_string(),
-                        expect: Some(0),
-                    });
-                }
+            Some("sh") if !line.is_empty() && !line.starts_with('#') => {
+                out.push(Cmd {
+                    line: line.to_string(),
+                    expect: Some(0),
+                });
             }
             Some("console") => {
                 if let Some(cmd) = line.strip_prefix("$ ") {
