@@ -37,10 +37,6 @@ impl Drop for SpoolLock {
 
 /// Take an exclusive advisory lock (flock) on `file`, waiting if another
 /// process holds it; `wait_note` is logged before waiting.
-#[expect(
-    clippy::incompatible_msrv,
-    reason = "File::lock is stable since Rust 1.89; the project builds with 1.95 (raise rust-version with a workspace-wide is_multiple_of sweep)"
-)]
 pub(crate) fn lock_exclusive(file: &File, wait_note: impl FnOnce()) -> io::Result<()> {
     if file.try_lock().is_err() {
         wait_note();
@@ -50,10 +46,6 @@ pub(crate) fn lock_exclusive(file: &File, wait_note: impl FnOnce()) -> io::Resul
 }
 
 /// Release a lock taken by [`lock_exclusive`] (closing the file does too).
-#[expect(
-    clippy::incompatible_msrv,
-    reason = "File::unlock is stable since Rust 1.89"
-)]
 pub(crate) fn unlock(file: &File) {
     let _ = file.unlock();
 }

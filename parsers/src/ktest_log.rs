@@ -703,7 +703,7 @@ fn parse_summary(t: &[u8]) -> Option<(u64, u64)> {
 /// any order; `None` unless every word pair is understood.
 pub(crate) fn parse_duration_words(s: &str) -> Option<u64> {
     let words: Vec<&str> = s.split_whitespace().collect();
-    if words.is_empty() || words.len() % 2 != 0 {
+    if words.is_empty() || !words.len().is_multiple_of(2) {
         return None;
     }
     let mut total: u64 = 0;
