@@ -95,3 +95,36 @@ fn every_option_has_help_and_valued_options_an_example() {
     }
     check(&kcidb_harvest::Cli::command(), "kcidb-harvest");
 }
+
+#[test]
+fn a_closed_pipe_ends_quietly() {
+    let bin = assert_cmd::cargo::cargo_bin("kcidb-harvest");
+    let tmp = tempfile::tempdir().unwrap();
+    // enough reports that stdout outgrows the pipe buffer (64 KiB)
+    for i in 0..12 {
+        let d = unpack_case("warn", &tmp.path().join(format!("t{i}")));
+        let log = d.join("linux/log");
+        let mut bytes = std::fs::read(&log).unwrap();
+        bytes.extend_from_slice(format!("copy {i}\n").as_bytes());
+        std::fs::write(&log, bytes).unwrap();
+    }
+    for args in [
+        "completions bash".to_string(),
+        format!("-r {} --origin gregkh --dry-run -q", tmp.path().display()),
+    ] {
+        let out = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(format!(
+                "set -o pipefail; '{}' {args} 2>err.txt | head -n 1 >/dev/null; echo $?; grep -c panicked err.txt || true",
+                bin.display()
+            ))
+            .current_dir(tmp.path())
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        let mut lines = text.lines();
+        assert_eq!(lines.next(), Some("0"), "`{args} | head` exit status");
+        assert_eq!(lines.next(), Some("0"), "`{args} | head` panicked");
+    }
+}
