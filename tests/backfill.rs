@@ -2,12 +2,12 @@
 //! empty directory, a run still in progress, a broken directory and a
 //! kernel source tree that must not be walked.
 
-mod support;
+mod common;
 
 use std::collections::BTreeMap;
 
+use common::*;
 use serde_json::Value;
-use support::*;
 
 #[test]
 fn mixed_tree_has_the_right_outcome_per_directory() {
@@ -58,7 +58,7 @@ fn mixed_tree_has_the_right_outcome_per_directory() {
         write(&src.join(format!("drivers/d{i}/f.c")), "int x;\n");
     }
 
-    let outp = bin()
+    let outp = harvester()
         .arg("-r")
         .arg(&root)
         .args([
@@ -151,7 +151,7 @@ fn output_order_does_not_depend_on_jobs() {
         age(&d);
     }
     let run = |j: &str| {
-        bin()
+        harvester()
             .arg("-r")
             .arg(tmp.path())
             .args(["--origin", "gregkh", "--dry-run", "-j", j])
@@ -173,7 +173,7 @@ fn max_depth_and_exclude() {
     age(&unpack_case("pass-tiny", &deep));
     age(&unpack_case("warn", tmp.path()));
     let count = |extra: &[&str]| {
-        let out = bin()
+        let out = harvester()
             .arg("-r")
             .arg(tmp.path())
             .args(["--origin", "gregkh", "--dry-run"])

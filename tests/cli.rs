@@ -1,13 +1,13 @@
 //! Command-line behaviour: exit codes, streams, id determinism, one-line
 //! errors for bad input.
 
-mod support;
+mod common;
 
 use std::path::Path;
 
+use common::*;
 use predicates::prelude::*;
 use serde_json::Value;
-use support::*;
 
 fn ids(report: &Value) -> (String, String) {
     (
@@ -76,7 +76,7 @@ fn dry_run_stdout_is_exactly_one_document_with_all_builds() {
     let tmp = tempfile::tempdir().unwrap();
     let a = unpack_case("pass-tiny", tmp.path());
     let b = unpack_case("fail-compile", tmp.path());
-    let out = bin()
+    let out = harvester()
         .args([a.as_os_str(), b.as_os_str()])
         .args(["--origin", "gregkh", "--dry-run"])
         .output()
@@ -101,7 +101,7 @@ fn output_file_gets_the_same_document() {
     let tmp = tempfile::tempdir().unwrap();
     let a = unpack_case("pass-queue", tmp.path());
     let file = tmp.path().join("report.json");
-    let out = bin()
+    let out = harvester()
         .arg(&a)
         .args(["--origin", "gregkh", "--dry-run", "-o"])
         .arg(&file)
@@ -115,13 +115,13 @@ fn output_file_gets_the_same_document() {
 fn origin_is_required_and_checked() {
     let tmp = tempfile::tempdir().unwrap();
     let a = unpack_case("pass-tiny", tmp.path());
-    bin()
+    harvester()
         .arg(&a)
         .arg("--dry-run")
         .assert()
         .code(2)
         .stderr(predicate::str::contains("--origin"));
-    bin()
+    harvester()
         .arg(&a)
         .args(["--origin", "Greg-KH", "--dry-run"])
         .assert()
@@ -131,7 +131,7 @@ fn origin_is_required_and_checked() {
 
 /// Exactly one `error:` line naming the directory, and the reason.
 fn assert_one_line_error(dir: &Path, needle: &str) {
-    let out = bin()
+    let out = harvester()
         .arg(dir)
         .args(["--origin", "gregkh", "--dry-run"])
         .output()
@@ -212,7 +212,7 @@ fn empty_build_log_is_an_error() {
 fn one_bad_directory_does_not_stop_the_others() {
     let tmp = tempfile::tempdir().unwrap();
     let good = unpack_case("pass-tiny", tmp.path());
-    let out = bin()
+    let out = harvester()
         .arg(tmp.path().join("missing"))
         .arg(&good)
         .args(["--origin", "gregkh", "--dry-run"])
@@ -225,7 +225,7 @@ fn one_bad_directory_does_not_stop_the_others() {
 
 #[test]
 fn parsers_lists_every_layout_and_parser() {
-    let out = bin().arg("parsers").output().unwrap();
+    let out = harvester().arg("parsers").output().unwrap();
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
     for id in [
@@ -250,7 +250,7 @@ fn parsers_lists_every_layout_and_parser() {
 fn explain_names_sources() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = unpack_case("fail-patch", tmp.path());
-    let out = bin().arg("explain").arg(&dir).output().unwrap();
+    let out = harvester().arg("explain").arg(&dir).output().unwrap();
     assert!(
         out.status.success(),
         "{}",
@@ -277,7 +277,7 @@ fn in_progress_run_is_not_submitted() {
     let log = std::fs::read_to_string(dir.join("linux/log")).unwrap();
     let cut = &log[..log.find("Build time:").unwrap()];
     std::fs::write(dir.join("linux/log"), cut).unwrap();
-    let out = bin()
+    let out = harvester()
         .arg(&dir)
         .args(["--origin", "gregkh", "--dry-run"])
         .output()

@@ -9,7 +9,7 @@
 //! config, a scrubbed environment for every command.  Needs `bash`, `git` and
 //! `tar`, like the script itself.
 
-mod support;
+mod common;
 
 use std::ffi::OsStr;
 use std::fs;
@@ -27,7 +27,7 @@ const CORPUS_REMOTE_DIR: &str = "/dev/shm/stable_test_6.1_c7IRg";
 const ORIGIN: &str = "gregkh";
 
 fn contrib() -> PathBuf {
-    support::repo().join("contrib/test_stable_ssh")
+    common::repo().join("contrib/test_stable_ssh")
 }
 
 fn read(p: &Path) -> String {
@@ -376,7 +376,7 @@ impl Run {
             .arg("."));
 
         // What ktest.pl of the pass-tiny run wrote, moved into this REMOTE_DIR.
-        let fx = support::unpack_case("pass-tiny", &sb.path("fixture"));
+        let fx = common::unpack_case("pass-tiny", &sb.path("fixture"));
         let relocate = |p: &Path| read(p).replace(CORPUS_REMOTE_DIR, &remote_s);
         let replay = sb.path("replay");
         let log = relocate(&fx.join("linux/log"));
@@ -581,7 +581,7 @@ impl Run {
 
     /// `kcidb-harvest REMOTE_DIR --origin gregkh --dry-run --assume-finished`.
     fn harvest(&self) -> Value {
-        let out = support::bin()
+        let out = common::harvester()
             .arg(&self.remote)
             .args(["--origin", ORIGIN, "--dry-run", "--assume-finished"])
             .env("HOME", self.sb.path("home"))

@@ -1,10 +1,10 @@
 //! Every real corpus case: the whole report equals its golden, and the
 //! facts established by hand in `<case>.truth.json` hold.
 
-mod support;
+mod common;
 
+use common::*;
 use serde_json::Value;
-use support::*;
 
 fn golden_path(case: &str) -> std::path::PathBuf {
     repo().join("fixtures/golden").join(format!("{case}.json"))

@@ -1,10 +1,10 @@
 //! Help text, completions and the man page are generated from the clap
 //! definition and cover every subcommand and option.
 
-mod support;
+mod common;
 
 use clap::CommandFactory;
-use support::*;
+use common::*;
 
 const SUBCOMMANDS: &[&str] = &[
     "send",
@@ -16,7 +16,7 @@ const SUBCOMMANDS: &[&str] = &[
 ];
 
 fn stdout_of(args: &[&str]) -> String {
-    let out = bin().args(args).output().unwrap();
+    let out = harvester().args(args).output().unwrap();
     assert!(
         out.status.success(),
         "{args:?}: {}",

@@ -2,10 +2,10 @@
 //! goldens (`fixtures/golden/layouts/<name>.json`), on directories built
 //! from the real corpus runs (see `support::layout_examples`).
 
-mod support;
+mod common;
 
+use common::*;
 use serde_json::Value;
-use support::*;
 
 #[test]
 fn layouts_are_detected_and_reports_equal_goldens() {

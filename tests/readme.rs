@@ -8,12 +8,12 @@
 //! `cargo` stand-in that runs the already built binary and example (`cargo
 //! test` itself is this test suite and is not run recursively).
 
-mod support;
+mod common;
 
 use std::path::Path;
 use std::process::Command;
 
-use support::*;
+use common::*;
 
 struct Cmd {
     line: String,

@@ -96,6 +96,27 @@ impl Input {
         Ok(Some((o.name, String::from_utf8_lossy(&buf).into_owned())))
     }
 
+    /// [`Input::read_small`] for a whole text file that should fit in
+    /// `limit` bytes: a larger one is cut there, with a note saying so.
+    pub fn read_text_file(
+        &self,
+        rel: &str,
+        limit: u64,
+        facts: &mut crate::Facts,
+    ) -> Result<Option<(String, String)>, ParseError> {
+        let got = self.read_small(rel, limit)?;
+        if let Some((name, text)) = &got {
+            if text.len() as u64 >= limit {
+                facts.note(
+                    name,
+                    None,
+                    format!("file larger than {limit} bytes: only its start was read"),
+                );
+            }
+        }
+        Ok(got)
+    }
+
     /// Names of the entries of directory `rel` (sorted); empty if absent.
     pub fn list(&self, rel: &str) -> Vec<String> {
         let mut v: Vec<String> = match std::fs::read_dir(self.path(rel)) {

@@ -39,16 +39,9 @@ impl Parser for KtestConf {
         &["ktest.conf"]
     }
     fn parse(&self, input: &Input, facts: &mut Facts) -> Result<(), ParseError> {
-        let Some((name, text)) = input.read_small("ktest.conf", MAX_SIZE)? else {
+        let Some((name, text)) = input.read_text_file("ktest.conf", MAX_SIZE, facts)? else {
             return Ok(());
         };
-        if text.len() as u64 >= MAX_SIZE {
-            facts.note(
-                &name,
-                None,
-                "file larger than 1 MiB: only its start was read",
-            );
-        }
         parse_text(&name, &text, facts);
         Ok(())
     }
