@@ -1,6 +1,5 @@
 //! The subcommands: each takes parsed arguments and returns an exit code.
 
-use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use std::time::SystemTime;
@@ -11,7 +10,6 @@ use serde_json::json;
 use crate::cli::{Cli, ExplainArgs, Format};
 use crate::exit_code;
 use crate::harvest::{self, HarvestOptions, Harvested, Outcome};
-use crate::kcidb::Report;
 use crate::layout::LAYOUTS;
 use crate::output;
 
@@ -37,22 +35,6 @@ pub enum DirResult {
     Harvested(Box<Harvested>, String),
     InProgress(PathBuf, String),
     Failed(PathBuf, String),
-}
-
-/// One document from several harvested directories: checkouts
-/// deduplicated by id, builds in directory order.
-pub fn combine(items: &[&Harvested]) -> Report {
-    let mut report = Report::default();
-    let mut seen = BTreeSet::new();
-    for h in items {
-        for c in &h.report.checkouts {
-            if seen.insert(c.id.clone()) {
-                report.checkouts.push(c.clone());
-            }
-        }
-        report.builds.extend(h.report.builds.iter().cloned());
-    }
-    report
 }
 
 /// Print the per-directory line (human or JSON) on stderr.

@@ -14,8 +14,9 @@ use crate::cli::{Format, HarvestArgs};
 use crate::commands::{self, DirResult};
 use crate::deliver::{DeliverOptions, Deliverer, Outcome, OutcomeKind, PreparePlan};
 use crate::discover::{self, DiscoverOptions};
+use crate::document::DocWriter;
 use crate::exit_code;
-use crate::harvest::{HarvestOptions, Harvested};
+use crate::harvest::HarvestOptions;
 use crate::kcidb;
 use crate::output;
 use crate::settings;
@@ -169,7 +170,24 @@ pub fn run(args: &HarvestArgs) -> i32 {
     };
 
     // ---- harvest, print, deliver, in input order ----
-    let mut printed: Vec<Harvested> = Vec::new();
+    let mut doc = if args.dry_run {
+        match DocWriter::new(args.output.as_deref()) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                output::error(&format!(
+                    "cannot write `{}`: {e}",
+                    args.output
+                        .as_deref()
+                        .unwrap_or(std::path::Path::new("-"))
+                        .display()
+                ));
+                return exit_code::USAGE;
+            }
+        }
+    } else {
+        None
+    };
+    let mut write_error: Option<String> = None;
     let mut invalid = 0usize;
     let mut code = exit_code::OK;
     batch::run(&dirs, &opts, jobs, &stop, &prepare, |_, r| {
@@ -200,21 +218,28 @@ pub fn run(args: &HarvestArgs) -> i32 {
         };
         match deliverer.as_mut() {
             None => {
-                // --dry-run: each directory's report must validate on its own
-                if let Err(v) = kcidb::validate_report(h.report.clone()) {
-                    invalid += 1;
-                    for v in v {
-                        say(&|| {
-                            output::error(&format!(
-                                "`{}`: report fails KCIDB v5.3 validation: {v}",
-                                h.dir.display()
-                            ))
-                        });
+                // --dry-run: each directory's report is validated, then written
+                let validated = match kcidb::validate_report(h.report.clone()) {
+                    Ok(v) => v,
+                    Err(v) => {
+                        invalid += 1;
+                        for v in v {
+                            say(&|| {
+                                output::error(&format!(
+                                    "`{}`: report fails KCIDB v5.3 validation: {v}",
+                                    h.dir.display()
+                                ))
+                            });
+                        }
+                        return;
                     }
-                    return;
-                }
+                };
                 summary.count_outcome("printed");
-                printed.push(*h);
+                if let Some(d) = doc.as_mut() {
+                    if let Err(e) = d.push(&validated) {
+                        write_error.get_or_insert(e.to_string());
+                    }
+                }
             }
             Some(_) if stop.load(Ordering::SeqCst) => {
                 // interrupted: deliver nothing new; the next run takes it
@@ -238,8 +263,20 @@ pub fn run(args: &HarvestArgs) -> i32 {
     }
     summary.interrupted = stop.load(Ordering::SeqCst);
 
-    if args.dry_run {
-        code = print_document(args, &printed);
+    if let Some(d) = doc {
+        if let Err(e) = d.finish() {
+            write_error.get_or_insert(e.to_string());
+        }
+    }
+    if let Some(e) = write_error {
+        output::error(&format!(
+            "cannot write `{}`: {e}",
+            args.output
+                .as_deref()
+                .unwrap_or(std::path::Path::new("-"))
+                .display()
+        ));
+        code = worse(code, exit_code::USAGE);
     }
     if invalid > 0 {
         code = worse(code, exit_code::INVALID);
@@ -344,26 +381,4 @@ fn report_outcome(
         }
     }
     c
-}
-
-fn print_document(args: &HarvestArgs, harvested: &[Harvested]) -> i32 {
-    let items: Vec<&Harvested> = harvested.iter().collect();
-    let report = commands::combine(&items);
-    let validated = match kcidb::validate_report(report) {
-        Ok(v) => v,
-        Err(violations) => {
-            for v in &violations {
-                output::error(&format!("report fails KCIDB v5.3 validation: {v}"));
-            }
-            return exit_code::INVALID;
-        }
-    };
-    if let Some(path) = &args.output {
-        if let Err(e) = std::fs::write(path, validated.json()) {
-            output::error(&format!("cannot write `{}`: {e}", path.display()));
-            return exit_code::USAGE;
-        }
-    }
-    output::stdout(validated.json());
-    exit_code::OK
 }

@@ -12,6 +12,7 @@ pub mod cli;
 pub mod commands;
 pub mod deliver;
 pub mod discover;
+pub mod document;
 pub mod exit_code;
 pub mod harvest;
 pub mod harvest_cmd;
