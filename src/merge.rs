@@ -127,8 +127,14 @@ impl Tracker {
     ) -> Option<T> {
         let mut cands = cands.into_iter().flatten();
         let first = cands.next()?;
+        let first_json = serde_json::to_value(&first.value).unwrap_or(Value::Null);
         let disagreements = cands
-            .filter(|c| c.value != first.value)
+            .filter(|c| {
+                !same_value(
+                    &first_json,
+                    &serde_json::to_value(&c.value).unwrap_or(Value::Null),
+                )
+            })
             .map(|c| {
                 format!(
                     "{} says {}",
@@ -161,6 +167,24 @@ impl Tracker {
             source: source.into(),
             disagreements: Vec::new(),
         });
+    }
+}
+
+/// Equal values, where two timestamps are equal when they name the same
+/// instant (`…Z` and `…+00:00`).
+fn same_value(a: &Value, b: &Value) -> bool {
+    if a == b {
+        return true;
+    }
+    match (a.as_str(), b.as_str()) {
+        (Some(x), Some(y)) => matches!(
+            (
+                chrono::DateTime::parse_from_rfc3339(x),
+                chrono::DateTime::parse_from_rfc3339(y)
+            ),
+            (Ok(p), Ok(q)) if p == q
+        ),
+        _ => false,
     }
 }
 
@@ -915,9 +939,12 @@ pub fn merge(facts: &Facts, ctx: &MergeContext<'_>) -> Merged {
             ("errors_raw", keys::ERRORS_REPORTED, d.errors_raw),
         ] {
             let mut dis = Vec::new();
+            let mut agree = String::new();
             if let Some((n, loc)) = facts.int(reported) {
                 if n as u64 != raw {
                     dis.push(format!("{loc} says {n}"));
+                } else {
+                    agree = format!("; {loc} says {n} too");
                 }
             }
             t.sources.push(FieldSource {
@@ -928,7 +955,7 @@ pub fn merge(facts: &Facts, ctx: &MergeContext<'_>) -> Merged {
                     "misc.errors_raw"
                 },
                 value: json!(raw),
-                source: format!("{diag_file} (grep -c -i compatible recount)"),
+                source: format!("{diag_file} (grep -c -i compatible recount{agree})"),
                 disagreements: dis,
             });
         }

@@ -260,6 +260,13 @@ fn explain_names_sources() {
     assert!(text.contains("checkout.git_commit_hash"), "{text}");
     assert!(text.contains("commit.txt:1"), "{text}");
     assert!(text.contains("build.status"), "{text}");
+    // the recount is compared with what the script reported
+    assert!(text.contains("output_log:108 says 1 too"), "{text}");
+    // the same instant in two spellings is no disagreement
+    assert!(
+        !text.contains("says \"2026-11-28T23:35:21+00:00\""),
+        "{text}"
+    );
 }
 
 #[test]
