@@ -261,6 +261,7 @@ fn handle(state: &Arc<Mutex<State>>, conn: &mut Conn, head: Head) -> Flow {
             conn.shutdown();
             return Flow::Close;
         }
+        Some(Fault::SlowBeforeBody(d)) => std::thread::sleep(d),
         _ => {}
     }
     let Ok(body) = conn.read_body(&head) else {
