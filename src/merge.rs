@@ -105,9 +105,19 @@ struct Tracker {
 }
 
 /// One candidate value for a field.
+#[derive(Clone)]
 struct Cand<T> {
     value: T,
     source: String,
+}
+
+impl Cand<String> {
+    /// A candidate computed from this one: `f` of its value, with `note`
+    /// appended to its source.
+    fn derive<U>(self, f: impl FnOnce(String) -> Option<U>, note: &str) -> Option<Cand<U>> {
+        let source = format!("{}{note}", self.source);
+        f(self.value).map(|value| Cand { value, source })
+    }
 }
 
 fn cand<T>(value: Option<T>, source: impl Into<String>) -> Option<Cand<T>> {
@@ -680,40 +690,21 @@ pub fn merge(facts: &Facts, ctx: &MergeContext<'_>) -> Merged {
 
     // architecture
     let is64 = facts.bool(keys::CONFIG_64BIT).map(|(b, _)| b);
-    let cfg_arch = facts.str(keys::CONFIG_SRCARCH).and_then(|(a, loc)| {
-        kernelci_arch(a, Some(is64.unwrap_or(false))).map(|v| Cand {
-            value: v,
-            source: format!("{loc} (+ CONFIG_64BIT)"),
-        })
+    let arch_of = |a: String| kernelci_arch(&a, None);
+    let make_arch_of = |c: String| arch_from_make_cmd(&c).and_then(|a| kernelci_arch(&a, None));
+    let cfg_arch = fstr(facts, keys::CONFIG_SRCARCH).and_then(|c| {
+        c.derive(
+            |a| kernelci_arch(&a, Some(is64.unwrap_or(false))),
+            " (+ CONFIG_64BIT)",
+        )
     });
-    let uts_arch = facts.str(keys::UTS_MACHINE).and_then(|(a, loc)| {
-        kernelci_arch(a, None).map(|v| Cand {
-            value: v,
-            source: loc.to_string(),
-        })
-    });
-    let make_arch = make_cmd.as_ref().and_then(|c| {
-        arch_from_make_cmd(&c.value)
-            .and_then(|a| kernelci_arch(&a, None))
-            .map(|v| Cand {
-                value: v,
-                source: format!("{} (ARCH= of MAKE_CMD)", c.source),
-            })
-    });
-    let tux_arch = tux(facts, "target_arch").and_then(|c| {
-        kernelci_arch(&c.value, None).map(|v| Cand {
-            value: v,
-            source: c.source,
-        })
-    });
-    let log_arch = fstr(facts, keys::LOG_MAKE_CMD).and_then(|c| {
-        arch_from_make_cmd(&c.value)
-            .and_then(|a| kernelci_arch(&a, None))
-            .map(|v| Cand {
-                value: v,
-                source: format!("{} (ARCH= of the make command)", c.source),
-            })
-    });
+    let uts_arch = fstr(facts, keys::UTS_MACHINE).and_then(|c| c.derive(arch_of, ""));
+    let make_arch = make_cmd
+        .clone()
+        .and_then(|c| c.derive(make_arch_of, " (ARCH= of MAKE_CMD)"));
+    let tux_arch = tux(facts, "target_arch").and_then(|c| c.derive(arch_of, ""));
+    let log_arch = fstr(facts, keys::LOG_MAKE_CMD)
+        .and_then(|c| c.derive(make_arch_of, " (ARCH= of the make command)"));
     let arch = t.pick(
         "build",
         "architecture",
@@ -741,11 +732,11 @@ pub fn merge(facts: &Facts, ctx: &MergeContext<'_>) -> Merged {
             .to_string(),
         source: c.source,
     });
-    let make_cc = make_cmd.as_ref().and_then(|c| {
-        cc_from_make_cmd(&c.value).map(|v| Cand {
-            value: v,
-            source: format!("{} (CC= of MAKE_CMD, without ccache)", c.source),
-        })
+    let make_cc = make_cmd.clone().and_then(|c| {
+        c.derive(
+            |v: String| cc_from_make_cmd(&v),
+            " (CC= of MAKE_CMD, without ccache)",
+        )
     });
     let compiler = t.pick(
         "build",
@@ -758,10 +749,10 @@ pub fn merge(facts: &Facts, ctx: &MergeContext<'_>) -> Merged {
             make_cc,
             tux(facts, "toolchain"),
             fstr(facts, keys::LOG_MAKE_CMD).and_then(|c| {
-                cc_from_make_cmd(&c.value).map(|v| Cand {
-                    value: v,
-                    source: format!("{} (CC= of the make command)", c.source),
-                })
+                c.derive(
+                    |v: String| cc_from_make_cmd(&v),
+                    " (CC= of the make command)",
+                )
             }),
         ],
     );
