@@ -71,6 +71,7 @@ pub fn run_finished(facts: &Facts) -> bool {
     if !is_ktest_run(facts) {
         return [
             keys::LOG_KERNEL_READY,
+            keys::LOG_IMAGE_BUILT,
             keys::LOG_MAKE_FAILED,
             "tuxmake.status",
             keys::TIME_EXIT,

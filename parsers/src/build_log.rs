@@ -65,11 +65,12 @@ impl Parser for BuildLog {
 }
 
 /// Markers of how a plain (non-ktest) build log ended: kbuild's
-/// `Kernel: … is ready`, the first top-level make failure, and the
+/// `Kernel: … is ready` or the last boot image step, the first top-level make failure, and the
 /// command lines tuxmake echoes at the top of its `build.log`.
 #[derive(Default)]
 struct EndMarkers {
     kernel_ready: Option<(u64, String)>,
+    image_built: Option<(u64, String)>,
     make_failed: Option<(u64, String)>,
     tuxmake_cmd: Option<(u64, String)>,
     make_cmd: Option<(u64, String)>,
@@ -82,6 +83,7 @@ impl EndMarkers {
     fn emit(self, file: &str, facts: &mut Facts) {
         for (key, v) in [
             (keys::LOG_KERNEL_READY, self.kernel_ready),
+            (keys::LOG_IMAGE_BUILT, self.image_built),
             (keys::LOG_MAKE_FAILED, self.make_failed),
             (keys::LOG_TUXMAKE_CMD, self.tuxmake_cmd),
             (keys::LOG_MAKE_CMD, self.make_cmd),
@@ -93,8 +95,44 @@ impl EndMarkers {
     }
 }
 
+/// `HH:MM:SS ` (CI runners prefix every line with the time).
+fn strip_timestamp(line: &[u8]) -> &[u8] {
+    match line {
+        [a, b, b':', c, d, b':', e, f, b' ', rest @ ..]
+            if [a, b, c, d, e, f].iter().all(|x| x.is_ascii_digit()) =>
+        {
+            rest
+        }
+        _ => line,
+    }
+}
+
+/// kbuild's step line for a boot image: `  OBJCOPY arch/arm64/boot/Image`,
+/// `  GZIP    arch/arm64/boot/Image.gz`, `  LD      arch/x86/boot/setup.elf`
+/// does not count (not an image).
+fn is_boot_image_step(t: &[u8]) -> bool {
+    let Some(sp) = t.iter().position(|b| *b == b' ') else {
+        return false;
+    };
+    let (tag, rest) = t.split_at(sp);
+    if tag.is_empty()
+        || !tag
+            .iter()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+    {
+        return false;
+    }
+    let path = trim_ascii_start(rest);
+    if !path.starts_with(b"arch/") || memchr::memmem::find(path, b"/boot/").is_none() {
+        return false;
+    }
+    let name = path.rsplit(|b| *b == b'/').next().unwrap_or(path);
+    memchr::memmem::find(name, b"Image").is_some() || name == b"vmlinux" || name == b"vmlinux.bin"
+}
+
 impl LineSink for EndMarkers {
     fn line(&mut self, lineno: u64, line: &[u8]) {
+        let line = strip_timestamp(line);
         let Some(&first) = line.first() else {
             return;
         };
@@ -118,6 +156,8 @@ impl LineSink for EndMarkers {
                 let t = trim_ascii_start(line);
                 if t.starts_with(b"Kernel: ") && memchr::memmem::find(t, b" is ready").is_some() {
                     self.kernel_ready = Some((lineno, lossy(t)));
+                } else if first == b' ' && is_boot_image_step(t) {
+                    self.image_built = Some((lineno, lossy(t)));
                 }
             }
             _ => {}
@@ -163,5 +203,35 @@ impl<R: Read> Read for HashingReader<R> {
         self.hasher.update(&buf[..n]);
         self.bytes += n as u64;
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn end_markers() {
+        let mut m = EndMarkers::default();
+        for (i, l) in [
+            "make --silent ARCH=arm64 CC=clang defconfig",
+            "  LD      arch/x86/boot/setup.elf",
+            "  OBJCOPY arch/arm64/boot/Image",
+            "00:12:32 make: *** [Makefile:1618: targz-pkg] Error 2",
+        ]
+        .iter()
+        .enumerate()
+        {
+            m.line(i as u64 + 1, l.as_bytes());
+        }
+        assert_eq!(m.make_cmd.as_ref().map(|x| x.0), Some(1));
+        assert_eq!(
+            m.image_built.as_ref().map(|x| x.1.as_str()),
+            Some("OBJCOPY arch/arm64/boot/Image")
+        );
+        assert_eq!(m.make_failed.as_ref().map(|x| x.0), Some(4));
+        assert!(!is_boot_image_step(b"CC      arch/x86/boot/main.o"));
+        assert!(is_boot_image_step(b"GZIP    arch/arm64/boot/Image.gz"));
+        assert!(is_boot_image_step(b"BUILD   arch/x86/boot/bzImage"));
     }
 }

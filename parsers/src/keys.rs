@@ -182,6 +182,8 @@ pub const LOG_SHA256: &str = "log.sha256";
 pub const LOG_BYTES: &str = "log.bytes";
 /// [string] kbuild's `Kernel: <image> is ready` line (the build finished)
 pub const LOG_KERNEL_READY: &str = "log.kernel_ready";
+/// [string] the last kbuild step writing a boot image (`OBJCOPY arch/arm64/boot/Image`)
+pub const LOG_IMAGE_BUILT: &str = "log.image_built";
 /// [string] the first top-level make failure (`make: *** …` / `make[1]: *** …`)
 pub const LOG_MAKE_FAILED: &str = "log.make_failed";
 /// [string] the tuxmake command line heading a tuxmake build.log
