@@ -922,13 +922,29 @@ pub fn merge(facts: &Facts, ctx: &MergeContext<'_>) -> Merged {
     if let Some(d) = diag {
         misc.insert("warnings".into(), json!(d.warnings));
         misc.insert("errors".into(), json!(d.errors));
-        misc.insert("warnings_raw".into(), json!(d.warnings_raw));
-        misc.insert("errors_raw".into(), json!(d.errors_raw));
+        // the script's own grep: case-insensitive since 2018, sensitive before
+        let sensitive = facts.str(keys::RUN_COUNT_CASE).map(|(c, _)| c) == Some("sensitive");
+        let (w_raw, e_raw) = if sensitive {
+            (
+                facts
+                    .int(keys::LOG_WARNINGS_RAW_CS)
+                    .map(|x| x.0 as u64)
+                    .unwrap_or(0),
+                facts
+                    .int(keys::LOG_ERRORS_RAW_CS)
+                    .map(|x| x.0 as u64)
+                    .unwrap_or(0),
+            )
+        } else {
+            (d.warnings_raw, d.errors_raw)
+        };
+        misc.insert("warnings_raw".into(), json!(w_raw));
+        misc.insert("errors_raw".into(), json!(e_raw));
         misc.insert("warnings_by_kind".into(), json!(d.warnings_by_kind));
         misc.insert("errors_by_kind".into(), json!(d.errors_by_kind));
         for (key, reported, raw) in [
-            ("warnings_raw", keys::WARNINGS_REPORTED, d.warnings_raw),
-            ("errors_raw", keys::ERRORS_REPORTED, d.errors_raw),
+            ("warnings_raw", keys::WARNINGS_REPORTED, w_raw),
+            ("errors_raw", keys::ERRORS_REPORTED, e_raw),
         ] {
             let mut dis = Vec::new();
             let mut agree = String::new();
@@ -947,7 +963,10 @@ pub fn merge(facts: &Facts, ctx: &MergeContext<'_>) -> Merged {
                     "misc.errors_raw"
                 },
                 value: json!(raw),
-                source: format!("{diag_file} (grep -c -i compatible recount{agree})"),
+                source: format!(
+                    "{diag_file} (grep -c{} compatible recount{agree})",
+                    if sensitive { "" } else { " -i" }
+                ),
                 disagreements: dis,
             });
         }

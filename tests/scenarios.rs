@@ -245,3 +245,28 @@ fn clang_builds_report_clang() {
     let b = dry_run(&dir)["builds"][0].clone();
     assert_eq!(b["compiler"], "Debian clang version 14.0.6");
 }
+
+#[test]
+fn a_2016_script_counts_case_sensitively_and_so_do_we() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = unpack_case("pass-tiny", tmp.path());
+    // the 2016-2018 script: `grep --count warning:` without -i
+    let sh = std::fs::read_to_string(dir.join("run_test.sh")).unwrap();
+    std::fs::write(
+        dir.join("run_test.sh"),
+        sh.replace("grep --count -i ", "grep --count "),
+    )
+    .unwrap();
+    // a capitalised line only a case-insensitive grep would count
+    let log = std::fs::read_to_string(dir.join("linux/log")).unwrap();
+    let log = log.replace(
+        "  CALL    ../scripts/checksyscalls.sh\n",
+        "  CALL    ../scripts/checksyscalls.sh\nWARNING: modpost: missing MODULE_DESCRIPTION() in vmlinux.o\n",
+    );
+    std::fs::write(dir.join("linux/log"), log).unwrap();
+    age(&dir);
+    let b = dry_run(&dir)["builds"][0].clone();
+    // output_log of the run says `Warnings = 1`: the .config warning only
+    assert_eq!(b["misc"]["warnings_raw"], 1, "{b}");
+    assert_eq!(b["status"], "PASS");
+}

@@ -69,6 +69,8 @@ impl Parser for BuildLog {
 /// command lines tuxmake echoes at the top of its `build.log`.
 #[derive(Default)]
 struct EndMarkers {
+    warnings_cs: u64,
+    errors_cs: u64,
     kernel_ready: Option<(u64, String)>,
     image_built: Option<(u64, String)>,
     make_failed: Option<(u64, String)>,
@@ -81,6 +83,8 @@ const HEAD_LINES: u64 = 200;
 
 impl EndMarkers {
     fn emit(self, file: &str, facts: &mut Facts) {
+        facts.push(keys::LOG_WARNINGS_RAW_CS, self.warnings_cs, file, None);
+        facts.push(keys::LOG_ERRORS_RAW_CS, self.errors_cs, file, None);
         for (key, v) in [
             (keys::LOG_KERNEL_READY, self.kernel_ready),
             (keys::LOG_IMAGE_BUILT, self.image_built),
@@ -132,6 +136,15 @@ fn is_boot_image_step(t: &[u8]) -> bool {
 
 impl LineSink for EndMarkers {
     fn line(&mut self, lineno: u64, line: &[u8]) {
+        // the 2016-2018 script's case-sensitive grep counts (whole lines, as grep)
+        if memchr::memchr(b':', line).is_some() {
+            if memchr::memmem::find(line, b"warning:").is_some() {
+                self.warnings_cs += 1;
+            }
+            if memchr::memmem::find(line, b"error:").is_some() {
+                self.errors_cs += 1;
+            }
+        }
         let line = strip_timestamp(line);
         let Some(&first) = line.first() else {
             return;

@@ -111,6 +111,9 @@ pub const RUN_CLONE_SOURCE: &str = "run_test.clone_source";
 pub const RUN_APPLY_METHOD: &str = "run_test.apply_method";
 /// [string] `<tree> <branch>` of the tt/pt variant's `git pull`
 pub const RUN_PULL: &str = "run_test.git_pull";
+/// [string] how the script counts warnings/errors: "insensitive" (`grep
+/// --count -i`, since 2018) or "sensitive" (`grep --count warning:`, 2016-2018)
+pub const RUN_COUNT_CASE: &str = "run_test.count_case";
 /// [string] the mail subject prefix (`<REMOTE>:`) host name, when present
 pub const RUN_REMOTE: &str = "run_test.remote";
 
@@ -184,6 +187,10 @@ pub const LOG_BYTES: &str = "log.bytes";
 pub const LOG_KERNEL_READY: &str = "log.kernel_ready";
 /// [string] the last kbuild step writing a boot image (`OBJCOPY arch/arm64/boot/Image`)
 pub const LOG_IMAGE_BUILT: &str = "log.image_built";
+/// [int] lines holding `warning:` (case-sensitive, as the 2016-2018 script's grep)
+pub const LOG_WARNINGS_RAW_CS: &str = "log.warnings_raw_case_sensitive";
+/// [int] lines holding `error:` (case-sensitive)
+pub const LOG_ERRORS_RAW_CS: &str = "log.errors_raw_case_sensitive";
 /// [string] the first top-level make failure (`make: *** …` / `make[1]: *** …`)
 pub const LOG_MAKE_FAILED: &str = "log.make_failed";
 /// [string] the tuxmake command line heading a tuxmake build.log

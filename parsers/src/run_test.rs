@@ -55,6 +55,7 @@ enum Tok {
 
 /// Parse the text of a run_test.sh named `file` into `facts`.
 pub fn parse_text(file: &str, text: &str, facts: &mut Facts) {
+    count_case(file, text, facts);
     let mut vars: HashMap<String, String> = HashMap::new();
     let mut remote_seen = false;
     for (i, raw) in text.split('\n').enumerate() {
@@ -141,6 +142,30 @@ fn command(
             }
         }
         _ => {}
+    }
+}
+
+/// How the script's `grep --count … "warning:"` treats case: `-i` (or
+/// `--ignore-case`, or `-ci`) since 2018, none in the 2016-2018 scripts.
+fn count_case(file: &str, text: &str, facts: &mut Facts) {
+    for (i, line) in text.lines().enumerate() {
+        let code = line.split('#').next().unwrap_or("");
+        if !code.contains("grep") || !code.contains("warning:") {
+            continue;
+        }
+        let words: Vec<&str> = code.split_whitespace().collect();
+        let insensitive = words.iter().any(|w| {
+            *w == "-i"
+                || *w == "--ignore-case"
+                || (w.starts_with('-') && !w.starts_with("--") && w.contains('i'))
+        });
+        let case = if insensitive {
+            "insensitive"
+        } else {
+            "sensitive"
+        };
+        facts.push(keys::RUN_COUNT_CASE, case, file, Some(i as u64 + 1));
+        return;
     }
 }
 
@@ -492,6 +517,34 @@ fn expand(chars: &[char], i: usize, vars: &HashMap<String, String>, word: &mut S
 
 fn is_name(s: &str) -> bool {
     !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+#[cfg(test)]
+mod count_case_tests {
+    use super::*;
+
+    #[test]
+    fn grep_flavours() {
+        for (text, want) in [
+            (
+                "WARNINGS=$(grep --count -i \"warning:\" linux/log)\n",
+                Some("insensitive"),
+            ),
+            (
+                "WARNINGS=`grep -ci warning: linux/log`\n",
+                Some("insensitive"),
+            ),
+            (
+                "WARNINGS=$(grep --count warning: linux/log)\n",
+                Some("sensitive"),
+            ),
+            ("# grep -i warning: commented\necho hi\n", None),
+        ] {
+            let mut f = Facts::new();
+            count_case("run_test.sh", text, &mut f);
+            assert_eq!(f.str(keys::RUN_COUNT_CASE).map(|x| x.0), want, "{text}");
+        }
+    }
 }
 
 #[cfg(test)]
