@@ -37,17 +37,35 @@ impl Parser for BuildLog {
         let mut framing = Framing::new(&opened.name);
         let mut engine = Engine::new();
         let mut ends = EndMarkers::default();
-        let mut hashing = HashingReader {
-            inner: opened.reader,
-            hasher: Sha256::new(),
-            bytes: 0,
-        };
-        scan(
-            &opened.name,
-            &mut hashing,
-            &mut [&mut framing, &mut engine, &mut ends],
-        )?;
-        if hashing.bytes == 0 {
+        // The sha256 runs on a second thread, fed in large blocks, so the
+        // hash costs (almost) no wall time beside the parse.
+        let (bytes, digest) = std::thread::scope(|sc| {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
+            let hasher = sc.spawn(move || {
+                let mut h = Sha256::new();
+                for block in rx {
+                    h.update(&block);
+                }
+                h.finalize()
+            });
+            let mut hashing = HashingReader {
+                inner: opened.reader,
+                block: Vec::with_capacity(HASH_BLOCK),
+                tx: Some(tx),
+                bytes: 0,
+            };
+            let scanned = scan(
+                &opened.name,
+                &mut hashing,
+                &mut [&mut framing, &mut engine, &mut ends],
+            );
+            hashing.close();
+            let digest = hasher.join().map_err(|_| {
+                ParseError::syntax(&opened.name, None, "internal error: the hash thread failed")
+            })?;
+            scanned.map(|_| (hashing.bytes, digest))
+        })?;
+        if bytes == 0 {
             return Err(ParseError::syntax(
                 &opened.name,
                 None,
@@ -56,9 +74,8 @@ impl Parser for BuildLog {
         }
         facts.extend(framing.into_facts());
         ends.emit(&opened.name, facts);
-        let digest = hex(&hashing.hasher.finalize());
-        facts.push(keys::LOG_SHA256, digest, &opened.name, None);
-        facts.push(keys::LOG_BYTES, hashing.bytes, &opened.name, None);
+        facts.push(keys::LOG_SHA256, hex(&digest), &opened.name, None);
+        facts.push(keys::LOG_BYTES, bytes, &opened.name, None);
         facts.diag = Some((opened.name, engine.finish()));
         Ok(())
     }
@@ -134,9 +151,9 @@ fn is_boot_image_step(t: &[u8]) -> bool {
     memchr::memmem::find(name, b"Image").is_some() || name == b"vmlinux" || name == b"vmlinux.bin"
 }
 
-impl LineSink for EndMarkers {
-    fn line(&mut self, lineno: u64, line: &[u8]) {
-        // the 2016-2018 script's case-sensitive grep counts (whole lines, as grep)
+impl EndMarkers {
+    /// The 2016-2018 script's case-sensitive grep counts (whole lines).
+    fn count(&mut self, line: &[u8]) {
         if memchr::memchr(b':', line).is_some() {
             if memchr::memmem::find(line, b"warning:").is_some() {
                 self.warnings_cs += 1;
@@ -145,6 +162,10 @@ impl LineSink for EndMarkers {
                 self.errors_cs += 1;
             }
         }
+    }
+
+    /// The end and command markers of one line.
+    fn markers(&mut self, lineno: u64, line: &[u8]) {
         let line = strip_timestamp(line);
         let Some(&first) = line.first() else {
             return;
@@ -178,6 +199,81 @@ impl LineSink for EndMarkers {
     }
 }
 
+/// Lines of `text` (whole lines, each ending in `\n`) holding `needle`,
+/// counted once per line.
+fn count_lines_with(text: &[u8], needle: &[u8]) -> u64 {
+    let mut n = 0;
+    let mut next_line = 0;
+    for pos in memchr::memmem::find_iter(text, needle) {
+        if pos < next_line {
+            continue;
+        }
+        n += 1;
+        next_line = memchr::memchr(b'\n', &text[pos..]).map_or(text.len(), |i| pos + i + 1);
+    }
+    n
+}
+
+/// The start and end (without `\r\n`) of the line holding byte `pos`.
+fn line_around(text: &[u8], pos: usize) -> (usize, usize) {
+    let start = memchr::memrchr(b'\n', &text[..pos]).map_or(0, |i| i + 1);
+    let mut end = memchr::memchr(b'\n', &text[pos..]).map_or(text.len(), |i| pos + i);
+    if end > start && text[end - 1] == b'\r' {
+        end -= 1;
+    }
+    (start, end)
+}
+
+impl LineSink for EndMarkers {
+    fn line(&mut self, lineno: u64, line: &[u8]) {
+        self.count(line);
+        self.markers(lineno, line);
+    }
+
+    /// Whole chunks: the counts by searching the chunk, the markers only on
+    /// the few lines that can hold one (the head of the log line by line).
+    fn lines(&mut self, first_lineno: u64, text: &[u8]) -> u64 {
+        if first_lineno <= HEAD_LINES {
+            let mut n = 0;
+            let mut start = 0;
+            for nl in memchr::memchr_iter(b'\n', text) {
+                let line = &text[start..nl];
+                self.line(first_lineno + n, line.strip_suffix(b"\r").unwrap_or(line));
+                n += 1;
+                start = nl + 1;
+            }
+            return n;
+        }
+        self.warnings_cs += count_lines_with(text, b"warning:");
+        self.errors_cs += count_lines_with(text, b"error:");
+        let mut candidates: Vec<usize> = Vec::new();
+        for needle in [&b"Kernel: "[..], b"/boot/", b"make: *** ", b"make[1]: *** "] {
+            if needle.starts_with(b"make") && self.make_failed.is_some() {
+                continue;
+            }
+            let mut last_line_end = 0;
+            for pos in memchr::memmem::find_iter(text, needle) {
+                if pos >= last_line_end {
+                    let (s, e) = line_around(text, pos);
+                    candidates.push(s);
+                    last_line_end = e;
+                }
+            }
+        }
+        candidates.sort_unstable();
+        candidates.dedup();
+        let mut counted_to = 0usize;
+        let mut lineno = first_lineno;
+        for s in candidates {
+            lineno += memchr::memchr_iter(b'\n', &text[counted_to..s]).count() as u64;
+            counted_to = s;
+            let (_, e) = line_around(text, s);
+            self.markers(lineno, &text[s..e]);
+        }
+        memchr::memchr_iter(b'\n', text).count() as u64
+    }
+}
+
 fn trim_ascii_start(mut b: &[u8]) -> &[u8] {
     while let [x, rest @ ..] = b {
         if x.is_ascii_whitespace() {
@@ -204,17 +300,44 @@ pub fn hex(bytes: &[u8]) -> String {
     s
 }
 
+/// Blocks handed to the hash thread.
+const HASH_BLOCK: usize = 1 << 20;
+
+/// A reader that passes what it reads, in blocks, to the hash thread.
 struct HashingReader<R> {
     inner: R,
-    hasher: Sha256,
+    block: Vec<u8>,
+    tx: Option<std::sync::mpsc::SyncSender<Vec<u8>>>,
     bytes: u64,
+}
+
+impl<R> HashingReader<R> {
+    fn send(&mut self) {
+        if self.block.is_empty() {
+            return;
+        }
+        let block = std::mem::replace(&mut self.block, Vec::with_capacity(HASH_BLOCK));
+        if let Some(tx) = &self.tx {
+            // a closed channel means the hash thread is gone: join reports it
+            let _ = tx.send(block);
+        }
+    }
+
+    /// Send the last block and end the stream.
+    fn close(&mut self) {
+        self.send();
+        self.tx = None;
+    }
 }
 
 impl<R: Read> Read for HashingReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
+        self.block.extend_from_slice(&buf[..n]);
         self.bytes += n as u64;
+        if self.block.len() >= HASH_BLOCK {
+            self.send();
+        }
         Ok(n)
     }
 }
@@ -246,5 +369,48 @@ mod tests {
         assert!(!is_boot_image_step(b"CC      arch/x86/boot/main.o"));
         assert!(is_boot_image_step(b"GZIP    arch/arm64/boot/Image.gz"));
         assert!(is_boot_image_step(b"BUILD   arch/x86/boot/bzImage"));
+    }
+
+    fn facts_of(m: EndMarkers) -> Vec<(String, serde_json::Value, Option<u64>)> {
+        let mut f = Facts::new();
+        m.emit("log", &mut f);
+        f.items
+            .into_iter()
+            .map(|x| (x.key, x.value, x.loc.line))
+            .collect()
+    }
+
+    #[test]
+    fn bulk_lines_equal_line_by_line() {
+        let mut text = String::new();
+        for i in 0..400 {
+            text.push_str(&format!("  CC      drivers/x{i}.o\n"));
+            if i % 97 == 0 {
+                text.push_str("../a.c:1:2: warning: x error: y\r\n");
+            }
+        }
+        text.push_str("  OBJCOPY arch/arm64/boot/Image\nmake[1]: *** [Makefile:1: x] Error 2\n");
+        text.push_str(
+            "make: *** [Makefile:2: y] Error 2\nKernel: arch/x86/boot/bzImage is ready  (#1)\n",
+        );
+        let (mut a, mut b) = (EndMarkers::default(), EndMarkers::default());
+        let mut n = 1;
+        for l in text.split_inclusive('\n') {
+            let l = l.trim_end_matches('\n');
+            a.line(n, l.trim_end_matches('\r').as_bytes());
+            n += 1;
+        }
+        // first chunk (head) then the rest in bulk
+        let bytes = text.as_bytes();
+        let cut = bytes
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| **c == b'\n')
+            .nth(249)
+            .map(|x| x.0 + 1)
+            .unwrap();
+        let got = b.lines(1, &bytes[..cut]);
+        b.lines(1 + got, &bytes[cut..]);
+        assert_eq!(facts_of(a), facts_of(b));
     }
 }
