@@ -394,11 +394,9 @@ mod tests {
             "make: *** [Makefile:2: y] Error 2\nKernel: arch/x86/boot/bzImage is ready  (#1)\n",
         );
         let (mut a, mut b) = (EndMarkers::default(), EndMarkers::default());
-        let mut n = 1;
-        for l in text.split_inclusive('\n') {
+        for (n, l) in (1..).zip(text.split_inclusive('\n')) {
             let l = l.trim_end_matches('\n');
             a.line(n, l.trim_end_matches('\r').as_bytes());
-            n += 1;
         }
         // first chunk (head) then the rest in bulk
         let bytes = text.as_bytes();
