@@ -5,6 +5,9 @@
 //! The precedence of each field is the order of the candidates in its
 //! `pick` call below; the README's field table says the same in prose.
 
+use std::sync::LazyLock;
+
+use regex::Regex;
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
@@ -295,8 +298,7 @@ pub fn cc_from_make_cmd(cmd: &str) -> Option<String> {
     // tuxmake quotes whole words: 'CC=sccache arm-linux-gnueabihf-gcc'
     let cmd = cmd.replace("'CC=", "CC='");
     let cmd = cmd.as_str();
-    let re = regex::Regex::new(r#"(?:^|\s)CC=(?:"([^"]*)"|'([^']*)'|(\S+))"#).ok()?;
-    let caps = re.captures(cmd)?;
+    let caps = CC_RE.captures(cmd)?;
     let raw = caps.get(1).or(caps.get(2)).or(caps.get(3))?.as_str();
     let words: Vec<&str> = raw
         .split_whitespace()
@@ -329,10 +331,16 @@ pub fn tree_from_url(url: &str) -> Option<&'static str> {
 }
 
 fn is_stable_branch(b: &str) -> bool {
-    regex::Regex::new(r"^linux-\d+\.\d+\.y$")
-        .map(|re| re.is_match(b))
-        .unwrap_or(false)
+    STABLE_BRANCH_RE.is_match(b)
 }
+
+static CC_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?:^|\s)CC=(?:"([^"]*)"|'([^']*)'|(\S+))"#).expect("CC= pattern compiles")
+});
+static STABLE_BRANCH_RE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^linux-\d+\.\d+\.y$").expect("branch pattern compiles"));
+static STABLE_DIR_RE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^stable_test_(\d+\.\d+)_").expect("dir pattern compiles"));
 
 fn is_sha1(s: &str) -> bool {
     s.len() == 40
@@ -373,9 +381,9 @@ pub fn merge(facts: &Facts, ctx: &MergeContext<'_>) -> Merged {
     let diag_file = facts.diag.as_ref().map(|(f, _)| f.as_str()).unwrap_or("");
 
     // ---- version label (`6.1`) ----
-    let dir_version = regex::Regex::new(r"^stable_test_(\d+\.\d+)_")
-        .ok()
-        .and_then(|re| re.captures(ctx.dir_name).map(|c| c[1].to_string()));
+    let dir_version = STABLE_DIR_RE
+        .captures(ctx.dir_name)
+        .map(|c| c[1].to_string());
     let kernel_version = fstr(facts, keys::RUN_KERNEL_VERSION)
         .or_else(|| fstr(facts, keys::OUTPUT_KERNEL_VERSION))
         .map(|c| c.value)
