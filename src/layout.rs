@@ -160,6 +160,10 @@ fn detect_stable_partial(dir: &Path) -> Option<Input> {
 
 /// True if the first 64 KiB of `path` (decompressed) hold a ktest run start.
 fn starts_ktest_run(path: &Path) -> bool {
+    // only regular files: opening a FIFO would block
+    if !path.is_file() {
+        return false;
+    }
     let Ok(f) = std::fs::File::open(path) else {
         return false;
     };

@@ -297,3 +297,41 @@ fn in_progress_run_is_not_submitted() {
     let r = dry_run(&dir);
     assert_eq!(r["builds"][0]["status"], "ERROR");
 }
+
+#[test]
+fn a_fifo_in_place_of_a_file_is_reported_not_waited_on() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = unpack_case("pass-tiny", tmp.path());
+    std::fs::remove_file(dir.join("linux/log")).unwrap();
+    let ok = std::process::Command::new("mkfifo")
+        .arg(dir.join("linux/log"))
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "mkfifo");
+    // a FIFO named like a ktest log in another directory: the walk must not block
+    let other = tmp.path().join("other");
+    std::fs::create_dir_all(&other).unwrap();
+    std::process::Command::new("mkfifo")
+        .arg(other.join("ktest.log"))
+        .status()
+        .unwrap();
+    let out = harvester()
+        .arg("-r")
+        .arg(tmp.path())
+        .args(["--origin", "gregkh", "--dry-run"])
+        .timeout(std::time::Duration::from_secs(30))
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("`linux/log`") && stderr.contains("not a regular file"),
+        "{stderr}"
+    );
+}

@@ -59,14 +59,20 @@ impl Input {
     pub fn open(&self, rel: &str) -> Result<Option<Opened>, ParseError> {
         for name in [rel.to_string(), format!("{rel}.gz")] {
             let p = self.path(&name);
+            // Check the type before opening: opening a FIFO would block.
+            match std::fs::metadata(&p) {
+                Ok(m) if !m.is_file() => {
+                    return Err(ParseError::io(
+                        &name,
+                        io::Error::other("not a regular file"),
+                    ));
+                }
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(ParseError::io(&name, e)),
+            }
             match File::open(&p) {
                 Ok(f) => {
-                    if !p.is_file() {
-                        return Err(ParseError::io(
-                            &name,
-                            io::Error::other("not a regular file"),
-                        ));
-                    }
                     return Ok(Some(Opened {
                         reader: maybe_gunzip(f).map_err(|e| ParseError::io(&name, e))?,
                         name,
