@@ -335,3 +335,25 @@ fn a_fifo_in_place_of_a_file_is_reported_not_waited_on() {
         "{stderr}"
     );
 }
+
+#[test]
+fn truncated_gzip_log() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = unpack_case("pass-tiny", tmp.path());
+    let log = std::fs::read(dir.join("linux/log")).unwrap();
+    let gz = gzip(&log);
+    std::fs::remove_file(dir.join("linux/log")).unwrap();
+    std::fs::write(dir.join("linux/log.gz"), &gz[..gz.len() / 2]).unwrap();
+    assert_one_line_error(&dir, "cannot read `linux/log.gz`");
+}
+
+#[test]
+fn gzip_compressed_log_gives_the_same_report() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = unpack_case("warn", tmp.path());
+    let plain = dry_run(&dir);
+    let log = std::fs::read(dir.join("linux/log")).unwrap();
+    std::fs::remove_file(dir.join("linux/log")).unwrap();
+    std::fs::write(dir.join("linux/log.gz"), gzip(&log)).unwrap();
+    assert_eq!(dry_run(&dir), plain);
+}
