@@ -17,11 +17,15 @@
 //! `SUCCESS` / `FAILED!`) ends the step, glued to the last output line when
 //! that had no newline.
 //!
-//! Cost: this sink sees every line of multi-GB logs. While a command runs
-//! (almost every line of a log is command output) a line costs a copy into
-//! the reusable last-line buffer plus a few first/last byte comparisons; the
-//! ` ... ` search runs only on lines outside commands (ktest's own framing).
+//! Cost: this sink sees multi-GB logs. Through [`LineSink::lines`] (what
+//! [`crate::logscan::scan`] calls) it does not visit ordinary lines at all:
+//! a multi-literal search skips to the next line that can matter and the
+//! newlines in between are only counted. Line by line ([`LineSink::line`],
+//! as `output_log` feeds it), an ordinary line costs a copy into the
+//! reusable last-line buffer plus a few first/last byte comparisons.
 //! Nothing is allocated per ordinary line.
+
+use std::sync::LazyLock;
 
 use memchr::memmem;
 use serde_json::{json, Map, Value};
@@ -183,6 +187,52 @@ impl LineSink for Framing {
         }
     }
 
+    /// Exact fast path: while no state needs every line (options dump,
+    /// open `Failed:` reason: those lines go through [`LineSink::line`] one
+    /// by one), one multi-literal search from the current position finds
+    /// the next line holding a needle that can matter in the current state
+    /// (no run yet / a command running / no command running), and only
+    /// that line reaches [`LineSink::line`], with its exact number. Every
+    /// other line is a no-op there except for the last non-blank line,
+    /// which is taken from the end of the chunk. Equality with the
+    /// line-by-line path is tested in `parsers/tests/framing_bulk.rs`.
+    fn lines(&mut self, first_lineno: u64, text: &[u8]) -> u64 {
+        // Whole lines only, as the default (bytes after the last `\n` are
+        // not a line of this call).
+        let Some(last_nl) = memchr::memrchr(b'\n', text) else {
+            return 0;
+        };
+        let text = &text[..=last_nl];
+        let mut pos = 0usize;
+        let mut lineno = first_lineno;
+        while pos < text.len() {
+            if self.run.as_ref().is_some_and(Run::needs_every_line) {
+                let nl = memchr::memchr(b'\n', &text[pos..]).map_or(text.len(), |i| pos + i);
+                let l = &text[pos..nl];
+                self.line(lineno, l.strip_suffix(b"\r").unwrap_or(l));
+                lineno += 1;
+                pos = nl + 1;
+                continue;
+            }
+            let Some(hit) = self.active_needles().find_at(text, pos).map(|m| m.start()) else {
+                break;
+            };
+            let start = memchr::memrchr(b'\n', &text[pos..hit]).map_or(pos, |i| pos + i + 1);
+            lineno += count_newlines(&text[pos..start]);
+            let nl = memchr::memchr(b'\n', &text[hit..]).map_or(text.len(), |i| hit + i);
+            let l = &text[start..nl];
+            self.line(lineno, l.strip_suffix(b"\r").unwrap_or(l));
+            lineno += 1;
+            pos = nl + 1;
+        }
+        if pos < text.len() {
+            lineno += count_newlines(&text[pos..]);
+        }
+        let n = lineno - first_lineno;
+        self.take_last_non_blank(first_lineno, n, text);
+        n
+    }
+
     fn finish(&mut self) {
         if self.finished.is_none() {
             let facts = self.build_facts();
@@ -191,7 +241,109 @@ impl LineSink for Framing {
     }
 }
 
+/// Substrings of which one is in every line [`Framing::line`] can act on
+/// (other than remembering the last non-blank line) outside the states that
+/// need every line, grouped by the state in which they can matter (the bit
+/// sets below). Each group was checked against `Run::line`: a prefix, a
+/// suffix or a substring test in `Run::line` needs the needle in the line.
+const NEEDLES: [&[u8]; 13] = [
+    // 0: always (a new run).
+    STARTING,
+    // 1..=7: inside a run.
+    b"CRITICAL FAILURE...",
+    b"Caught Sig Int",
+    b"KTEST RESULT: TEST ",
+    b"Build time:",
+    b"*** WARNING",
+    b" tests were successful",
+    b"Hit timeout of ",
+    // 8, 9: inside a run while a command runs (status, bare or timed).
+    b"SUCCESS",
+    b"FAILED!",
+    // 10..=12: inside a run while no command runs.
+    b" ...",
+    b"RUNNING TEST ",
+    b"DEFAULT OPTIONS:",
+];
+
+/// Bit sets over [`NEEDLES`].
+const NEEDLES_NO_RUN: u16 = 1;
+const NEEDLES_RUN: u16 = 0xff;
+const NEEDLES_PENDING: u16 = NEEDLES_RUN | 1 << 8 | 1 << 9;
+const NEEDLES_IDLE: u16 = NEEDLES_RUN | 1 << 10 | 1 << 11 | 1 << 12;
+
+/// One multi-literal searcher per needle set (a single pass finds the
+/// earliest match of any needle of the set).
+struct NeedleSets {
+    no_run: regex::bytes::Regex,
+    pending: regex::bytes::Regex,
+    idle: regex::bytes::Regex,
+}
+
+static NEEDLE_SETS: LazyLock<NeedleSets> = LazyLock::new(|| {
+    let build = |set: u16| {
+        let alts: Vec<String> = NEEDLES
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| set & (1 << i) != 0)
+            .map(|(_, n)| regex::escape(&String::from_utf8_lossy(n)))
+            .collect();
+        // Escaped ASCII literals always compile.
+        regex::bytes::Regex::new(&alts.join("|")).expect("needle alternation compiles")
+    };
+    NeedleSets {
+        no_run: build(NEEDLES_NO_RUN),
+        pending: build(NEEDLES_PENDING),
+        idle: build(NEEDLES_IDLE),
+    }
+});
+
+/// Number of `\n` in `b` (memchr counts without visiting each match).
+fn count_newlines(b: &[u8]) -> u64 {
+    memchr::memchr_iter(b'\n', b).count() as u64
+}
+
+impl Framing {
+    /// The needles that can matter in the current state (a superset).
+    fn active_needles(&self) -> &'static regex::bytes::Regex {
+        let sets = &*NEEDLE_SETS;
+        match &self.run {
+            None => &sets.no_run,
+            Some(run) if run.pending.is_some() => &sets.pending,
+            Some(_) => &sets.idle,
+        }
+    }
+
+    /// Remember the last non-blank line of `text` (`n` lines from
+    /// `first_lineno`), as [`LineSink::line`] would have.
+    fn take_last_non_blank(&mut self, first_lineno: u64, n: u64, text: &[u8]) {
+        // `text` ends with `\n`: the lines end at each `\n`, walked backwards.
+        let mut end = text.len();
+        let mut k = 0u64;
+        while end > 0 && k < n {
+            let nl = end - 1;
+            let start = memchr::memrchr(b'\n', &text[..nl]).map_or(0, |i| i + 1);
+            let l = &text[start..nl];
+            let l = l.strip_suffix(b"\r").unwrap_or(l);
+            if !is_blank(l) {
+                self.last.clear();
+                self.last.extend_from_slice(l);
+                self.last_lineno = first_lineno + n - 1 - k;
+                return;
+            }
+            k += 1;
+            end = start;
+        }
+    }
+}
+
 impl Run {
+    /// A state in which every line can change a fact: the options dump and
+    /// the continuation lines of a `Failed:` reason.
+    fn needs_every_line(&self) -> bool {
+        self.in_options || self.failed_open.is_some()
+    }
+
     fn line(&mut self, n: u64, line: &[u8], first: u8) {
         if let Some((idx, extra)) = self.failed_open {
             if first == b'%' || extra >= MAX_REASON_LINES {
