@@ -104,6 +104,19 @@ pub fn public_url(base: &str, dir: &str, name: &str) -> String {
     format!("{}/{dir}/{}", base.trim_end_matches('/'), key_segment(name))
 }
 
+/// Remove every URL [`fill_urls`] sets (a report spooled when its logs
+/// could not be uploaded).
+pub fn clear_urls(report: &mut Report) {
+    for b in &mut report.builds {
+        b.log_url = None;
+        b.config_url = None;
+        b.output_files = None;
+    }
+    for c in &mut report.checkouts {
+        c.log_url = None;
+    }
+}
+
 /// Put the artifact URLs into the report: `build.log_url` (build log),
 /// `build.config_url` (.config), `checkout.log_url` (output_log), and all of
 /// them in `build.output_files`. `urls[i]` belongs to `artifacts[i]`.

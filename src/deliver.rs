@@ -225,7 +225,8 @@ impl Deliverer {
         }
         if !h.commit_known && !self.opts.allow_unknown_commit {
             out.push(settle(OutcomeKind::Refused {
-                reason: "the base commit is unknown: pass --git-commit-hash (and --git-branch), \
+                reason: "the checkout is not fully known (base commit, or the patchset_hash of a queue \
+                         that was applied): pass --git-commit-hash (and --git-branch) or --patchset-hash, \
                          or --allow-unknown-commit to send it anyway (the dashboard ignores checkouts \
                          without a commit, and the database keeps the first value written)"
                     .into(),
@@ -285,7 +286,16 @@ impl Deliverer {
         }
         // Same build twice in this submission (a copy of a directory).
         if let Some(item) = self.batch.iter_mut().find(|i| i.build_id == build_id) {
-            item.dirs.push(dir);
+            if item.hash == hash {
+                item.dirs.push(dir);
+            } else {
+                out.push(settle(OutcomeKind::Failed {
+                    reason: format!(
+                        "another directory of this run has build id {build_id} with different content \
+                         (an id given with --build-id/--build-run-id for several directories?); not sent"
+                    ),
+                }));
+            }
             return out;
         }
 
@@ -307,9 +317,29 @@ impl Deliverer {
                     up.upload(&key_dir, &a.upload_name, &c)
                 });
                 if let Err(e) = result {
-                    out.push(settle(OutcomeKind::Failed {
-                        reason: format!("{e}; nothing was sent or spooled"),
-                    }));
+                    // Nothing accepted is lost: spool the report without log
+                    // URLs (KCIDB fills still-empty fields later, so a later
+                    // submission can add them).
+                    let mut bare = validated.report().clone();
+                    artifacts::clear_urls(&mut bare);
+                    let kind = match validate_report(bare) {
+                        Ok(v) => match self.spool.write(&v) {
+                            Ok(file) => OutcomeKind::Spooled {
+                                file,
+                                reason: format!(
+                                    "log upload failed ({e}); spooled without log URLs; send it later with \
+                                     `kcidb-harvest send {}`",
+                                    self.spool.dir().display()
+                                ),
+                                failed: true,
+                            },
+                            Err(se) => OutcomeKind::Failed {
+                                reason: format!("{e}; and the spool could not be written: {se}"),
+                            },
+                        },
+                        Err(violations) => OutcomeKind::Invalid { violations },
+                    };
+                    out.push(settle(kind));
                     return out;
                 }
             }

@@ -21,6 +21,7 @@ pub struct DocWriter {
     builds: usize,
     checkouts: Vec<Checkout>,
     seen: HashSet<String>,
+    seen_builds: HashSet<String>,
 }
 
 fn indent(json: &str, by: usize) -> String {
@@ -43,6 +44,7 @@ impl DocWriter {
             builds: 0,
             checkouts: Vec::new(),
             seen: HashSet::new(),
+            seen_builds: HashSet::new(),
         })
     }
 
@@ -66,6 +68,10 @@ impl DocWriter {
     pub fn push(&mut self, report: &Validated) -> io::Result<()> {
         let r = report.report();
         for b in &r.builds {
+            // the same build twice (a copy of a directory): once in the document
+            if !self.seen_builds.insert(b.id.clone()) {
+                continue;
+            }
             let text = serde_json::to_string_pretty(b).map_err(io::Error::other)?;
             let lead = if self.builds == 0 {
                 format!("{},\n  \"builds\": [\n", Self::header())

@@ -44,7 +44,9 @@ pub struct Harvested {
     pub artifacts: Vec<Artifact>,
     /// `Build of 6.1 was good (W:25 E:0 640 seconds)`.
     pub line: String,
-    /// False when the base commit is unknown (delivery refuses unless allowed).
+    /// False when the checkout's identity is not fully known: the base
+    /// commit, or the patchset_hash of a queue that was applied (delivery
+    /// refuses unless allowed).
     pub commit_known: bool,
     /// The artifacts already gzip-compressed (same order as `artifacts`),
     /// done by the batch workers so compression uses every core; empty
@@ -266,6 +268,13 @@ pub fn harvest_dir(dir: &Path, opts: &HarvestOptions) -> Result<Outcome, Harvest
         }
     }
 
+    if merged.report.checkouts[0].git_repository_url.is_none() {
+        tracing::warn!(
+            "{}: repository URL unknown (no https source, not a local linux-X.Y.y mirror): \
+             pass --git-repo-url",
+            dir.display()
+        );
+    }
     let line = human_line(&merged);
     Ok(Outcome::Harvested(
         Box::new(Harvested {

@@ -65,15 +65,17 @@ pub fn run(args: &HarvestArgs) -> i32 {
             return exit_code::USAGE;
         }
     };
-    if let Some(s) = &args.overrides.status {
-        if let Err(e) = s.parse::<kcidb::Status>() {
+    let several = args.recursive || args.dirs.len() > 1;
+    let overrides = match commands::check_overrides(&args.overrides, several) {
+        Ok(o) => o,
+        Err(e) => {
             output::error(&e);
             return exit_code::USAGE;
         }
-    }
+    };
     let opts = HarvestOptions {
         origin,
-        overrides: args.overrides.clone(),
+        overrides,
         assume_finished: args.assume_finished,
         now: SystemTime::now(),
     };

@@ -330,6 +330,28 @@ pub fn tree_from_url(url: &str) -> Option<&'static str> {
     }
 }
 
+/// A clone source on the builder's disk (`/home/bob/linux/stable`,
+/// `file://…`), not a remote.
+fn is_local_path(src: &str) -> bool {
+    src.starts_with("file://") || !src.contains("://") && !src.contains('@')
+}
+
+/// An https form of a repository URL: https as is, kernel.org's `git://`
+/// and `http://` mapped to https; anything else has none.
+pub fn public_https(url: &str) -> Option<String> {
+    if url.starts_with("https://") {
+        return Some(url.to_string());
+    }
+    for scheme in ["git://", "http://"] {
+        if let Some(rest) = url.strip_prefix(scheme) {
+            if rest.starts_with("git.kernel.org/") {
+                return Some(format!("https://{rest}"));
+            }
+        }
+    }
+    None
+}
+
 fn is_stable_branch(b: &str) -> bool {
     STABLE_BRANCH_RE.is_match(b)
 }
@@ -406,10 +428,30 @@ pub fn merge(facts: &Facts, ctx: &MergeContext<'_>) -> Merged {
     );
 
     // ---- repository URL ----
-    let https = |c: Option<Cand<String>>| c.filter(|c| c.value.starts_with("https://"));
+    let https = |c: Option<Cand<String>>| {
+        c.and_then(|c| {
+            let v = public_https(&c.value)?;
+            Some(Cand {
+                value: v,
+                source: c.source,
+            })
+        })
+    };
+    // Where the tree was cloned from: the stable default applies only to a
+    // local mirror (Greg's STABLE_GIT), never to another remote.
+    let clone_source = [
+        keys::GIT_REMOTE_URL,
+        keys::GIT_CLONE_SOURCE,
+        keys::RUN_CLONE_SOURCE,
+        keys::RUN_STABLE_GIT,
+        keys::OUTPUT_STABLE_GIT,
+    ]
+    .iter()
+    .find_map(|k| facts.str(k).map(|(v, _)| v.to_string()));
+    let local_source = clone_source.as_deref().is_none_or(is_local_path);
     let stable_default = branch
         .as_deref()
-        .filter(|b| is_stable_branch(b))
+        .filter(|b| is_stable_branch(b) && local_source)
         .map(|_| STABLE_URL.to_string());
     let repo_url = t.pick(
         "checkout",
@@ -595,13 +637,24 @@ pub fn merge(facts: &Facts, ctx: &MergeContext<'_>) -> Merged {
         .or(log_sha.clone())
         .unwrap_or_default();
     let commit_seed = commit.clone().unwrap_or_else(|| format!("run:{run_id}"));
+    // A queue was applied (output_log or the reflog shows it) but its
+    // patches are not here to hash: never let that look like "no patches".
+    let queue_seen = facts.has(keys::TAR_MEMBER)
+        || facts.has(keys::QUILTIMPORT_APPLIED)
+        || facts.has(keys::GIT_QUILTIMPORT);
+    let patchset_unknown = patchset_hash.is_none() && queue_seen;
+    let patchset_seed = match (&patchset_hash, patchset_unknown) {
+        (Some(p), _) => p.clone(),
+        (None, true) => format!("unknown:{run_id}"),
+        (None, false) => String::new(),
+    };
     let ck_id = ov.checkout_id.clone().unwrap_or_else(|| {
         checkout_id(
             ctx.origin,
             repo_url.as_deref().unwrap_or(""),
             branch.as_deref().unwrap_or(""),
             &commit_seed,
-            patchset_hash.as_deref().unwrap_or(""),
+            &patchset_seed,
         )
     });
     t.set(
@@ -610,6 +663,8 @@ pub fn merge(facts: &Facts, ctx: &MergeContext<'_>) -> Merged {
         &ck_id,
         if ov.checkout_id.is_some() {
             "--checkout-id".to_string()
+        } else if patchset_unknown {
+            "rule: <origin>:ck-sha256(repo_url|branch|commit|unknown:<run_id>) (a queue was applied but its patches are not here to hash)".to_string()
         } else if commit_known {
             "rule: <origin>:ck-sha256(repo_url|branch|commit|patchset_hash)".to_string()
         } else {
@@ -1071,7 +1126,7 @@ pub fn merge(facts: &Facts, ctx: &MergeContext<'_>) -> Merged {
             ..Default::default()
         },
         sources: t.sources,
-        commit_known,
+        commit_known: commit_known && !patchset_unknown,
         version_label,
         ktest_status,
         status,
@@ -1304,6 +1359,24 @@ mod tests {
         assert_eq!(kernelci_arch("aarch64", None).as_deref(), Some("arm64"));
         assert_eq!(kernelci_arch("riscv64", None).as_deref(), Some("riscv"));
         assert_eq!(kernelci_arch("x86-64", None), None);
+    }
+
+    #[test]
+    fn repository_urls() {
+        assert!(is_local_path("/home/bob/linux/stable"));
+        assert!(is_local_path("file:///srv/git/linux"));
+        assert!(!is_local_path(
+            "git://git.kernel.org/pub/scm/linux/kernel/git/stable/linux-stable-rc.git"
+        ));
+        assert!(!is_local_path("git@github.com:x/linux.git"));
+        assert_eq!(
+            public_https(
+                "git://git.kernel.org/pub/scm/linux/kernel/git/stable/linux-stable-rc.git"
+            )
+            .as_deref(),
+            Some("https://git.kernel.org/pub/scm/linux/kernel/git/stable/linux-stable-rc.git")
+        );
+        assert_eq!(public_https("git@github.com:x/linux.git"), None);
     }
 
     #[test]

@@ -357,3 +357,76 @@ fn gzip_compressed_log_gives_the_same_report() {
     std::fs::write(dir.join("linux/log.gz"), gzip(&log)).unwrap();
     assert_eq!(dry_run(&dir), plain);
 }
+
+#[test]
+fn bad_or_misplaced_overrides_are_usage_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = unpack_case("pass-tiny", tmp.path());
+    let b = unpack_case("warn", tmp.path());
+    let run = |extra: &[&str], dirs: &[&Path]| {
+        let mut c = harvester();
+        for d in dirs {
+            c.arg(d);
+        }
+        c.args(["--origin", "gregkh", "--dry-run"])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    for (extra, needle) in [
+        (&["--git-commit-hash", "xyz"][..], "40 hexadecimal digits"),
+        (&["--patchset-hash", "abc"][..], "64 hexadecimal digits"),
+        (
+            &["--build-start-time", "yesterday"][..],
+            "--build-start-time `yesterday`",
+        ),
+        (&["--arch", "x86-64"][..], "--arch `x86-64`"),
+        (&["--git-repo-url", "git://x/y.git"][..], "only https://"),
+        (&["--build-id", "no-origin"][..], "<origin>:<anything>"),
+        (&["--status", "pass"][..], "unknown status"),
+    ] {
+        let out = run(extra, &[&a]);
+        assert_eq!(out.status.code(), Some(2), "{extra:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(needle),
+            "{extra:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // one build's identity given to several directories
+    for flag in ["--build-id", "--checkout-id", "--build-run-id"] {
+        let out = run(&[flag, "gregkh:x"], &[&a, &b]);
+        assert_eq!(out.status.code(), Some(2), "{flag}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("give exactly one DIR"));
+    }
+    // an upper-case commit is normalised, not refused
+    let out = run(
+        &[
+            "--git-commit-hash",
+            "19463F7E3AD6BEE028585A29C8F9BD10FC6BCAB6",
+        ],
+        &[&a],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        doc["checkouts"][0]["git_commit_hash"],
+        "19463f7e3ad6bee028585a29c8f9bd10fc6bcab6"
+    );
+}
+
+#[test]
+fn a_copy_of_a_directory_is_one_build_in_the_document() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = unpack_case("warn", &tmp.path().join("one"));
+    let b = unpack_case("warn", &tmp.path().join("two"));
+    let out = harvester()
+        .args([a.as_os_str(), b.as_os_str()])
+        .args(["--origin", "gregkh", "--dry-run"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["builds"].as_array().map(|v| v.len()), Some(1));
+    assert_eq!(doc["checkouts"].as_array().map(|v| v.len()), Some(1));
+}

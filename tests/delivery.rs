@@ -621,7 +621,7 @@ fn a_storage_without_downloads_is_not_verified() {
 }
 
 #[test]
-fn a_refused_upload_sends_and_spools_nothing() {
+fn a_refused_upload_spools_the_report_without_log_urls() {
     let w = world();
     let a = common::args(
         Some((&w.rest.url(), &w.rest_token)),
@@ -631,7 +631,8 @@ fn a_refused_upload_sends_and_spools_nothing() {
     );
     let s = common::settings(&a, w.root());
     match one(run(w.deliverer(&s), vec![w.dir("badstorage")])) {
-        OutcomeKind::Failed { reason } => {
+        OutcomeKind::Spooled { reason, failed, .. } => {
+            assert!(failed);
             assert!(
                 reason.contains("HTTP 401") && reason.contains("storage token"),
                 "{reason}"
@@ -640,9 +641,16 @@ fn a_refused_upload_sends_and_spools_nothing() {
         other => panic!("{other:?}"),
     }
     assert_eq!(w.storage.uploads().len(), 1, "401 is not retried");
-    assert!(w.rest.seen().is_empty());
-    assert!(w.spooled().is_empty());
+    assert!(w.rest.seen().is_empty(), "nothing was submitted");
     assert!(w.journal().is_empty());
+    // nothing lost: the report waits in the spool, without any log URL
+    let spooled = w.spooled();
+    assert_eq!(spooled.len(), 1);
+    let text = std::fs::read_to_string(&spooled[0]).unwrap();
+    assert!(
+        !text.contains("log_url") && !text.contains("output_files"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -14,7 +14,6 @@ use kcidb_harvest::journal::{Entry, Journal};
 use serde_json::Value;
 
 const ORIGIN: &str = "gregkh";
-const COMMIT: &str = "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678";
 
 struct World {
     tmp: tempfile::TempDir,
@@ -97,8 +96,6 @@ fn harvest_args(dirs: &[PathBuf]) -> Vec<String> {
             "--origin",
             ORIGIN,
             "--assume-finished",
-            "--git-commit-hash",
-            COMMIT,
             "--git-branch",
             "linux-6.1.y",
         ]

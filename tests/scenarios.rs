@@ -270,3 +270,79 @@ fn a_2016_script_counts_case_sensitively_and_so_do_we() {
     assert_eq!(b["misc"]["warnings_raw"], 1, "{b}");
     assert_eq!(b["status"], "PASS");
 }
+
+#[test]
+fn a_remote_clone_source_is_not_taken_for_linux_stable() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = unpack_case("pass-queue", tmp.path());
+    let rc = "git://git.kernel.org/pub/scm/linux/kernel/git/stable/linux-stable-rc.git";
+    let cfg = std::fs::read_to_string(dir.join("linux/.git/config")).unwrap();
+    std::fs::write(
+        dir.join("linux/.git/config"),
+        cfg.replace("/home/bob/linux/stable", rc),
+    )
+    .unwrap();
+    age(&dir);
+    let ck = dry_run(&dir)["checkouts"][0].clone();
+    assert_eq!(
+        ck["git_repository_url"],
+        "https://git.kernel.org/pub/scm/linux/kernel/git/stable/linux-stable-rc.git"
+    );
+    assert_eq!(ck["tree_name"], "stable-rc");
+
+    // a remote that has no https form: no URL at all rather than a wrong one
+    let cfg = std::fs::read_to_string(dir.join("linux/.git/config")).unwrap();
+    std::fs::write(
+        dir.join("linux/.git/config"),
+        cfg.replace(rc, "git@example.org:me/linux.git"),
+    )
+    .unwrap();
+    age(&dir);
+    let ck = dry_run(&dir)["checkouts"][0].clone();
+    assert!(ck.get("git_repository_url").is_none(), "{ck}");
+}
+
+#[test]
+fn a_queue_seen_but_not_hashable_never_looks_like_no_patches() {
+    let tmp = tempfile::tempdir().unwrap();
+    // a partial copy of a patched run: output_log and the log, no queue files
+    let d = tmp.path().join("stable_test_6.1_Qw3rT");
+    write(
+        &d.join("output_log"),
+        corpus_file("fail-compile", "output_log"),
+    );
+    write(
+        &d.join("linux/log"),
+        corpus_file("fail-compile", "linux/log"),
+    );
+    age(&d);
+    let unpatched = unpack_case("pass-tiny", tmp.path());
+    let commit = "19463f7e3ad6bee028585a29c8f9bd10fc6bcab6";
+    let ck = |dir: &Path| {
+        let out = harvester()
+            .arg(dir)
+            .args([
+                "--origin",
+                "gregkh",
+                "--dry-run",
+                "--git-commit-hash",
+                commit,
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["checkouts"][0].clone()
+    };
+    let partial = ck(&d);
+    assert!(partial.get("patchset_hash").is_none(), "{partial}");
+    assert_ne!(
+        partial["id"],
+        ck(&unpatched)["id"],
+        "not the unpatched base's checkout"
+    );
+}
