@@ -73,7 +73,7 @@ pub struct HarvestArgs {
     #[arg(long)]
     pub dry_run: bool,
 
-    /// Also write the report JSON to FILE (e.g. -o report.json)
+    /// Also write the report JSON to FILE (without --dry-run: as validated, before log URLs are added; e.g. -o report.json)
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 

@@ -33,14 +33,15 @@ fn indent(json: &str, by: usize) -> String {
 }
 
 impl DocWriter {
-    /// Also write to `file` when given (created or truncated now).
-    pub fn new(file: Option<&Path>) -> io::Result<DocWriter> {
+    /// Write to stdout (when `to_stdout`) and to `file` when given (created
+    /// or truncated now).
+    pub fn new(file: Option<&Path>, to_stdout: bool) -> io::Result<DocWriter> {
         Ok(DocWriter {
             file: match file {
                 Some(p) => Some(BufWriter::new(File::create(p)?)),
                 None => None,
             },
-            stdout_open: true,
+            stdout_open: to_stdout,
             builds: 0,
             checkouts: Vec::new(),
             seen: HashSet::new(),

@@ -172,8 +172,10 @@ pub fn run(args: &HarvestArgs) -> i32 {
     };
 
     // ---- harvest, print, deliver, in input order ----
-    let mut doc = if args.dry_run {
-        match DocWriter::new(args.output.as_deref()) {
+    // --dry-run prints the document; -o also writes it (without --dry-run:
+    // the reports as harvested and validated, before log URLs are added)
+    let mut doc = if args.dry_run || args.output.is_some() {
+        match DocWriter::new(args.output.as_deref(), args.dry_run) {
             Ok(d) => Some(d),
             Err(e) => {
                 output::error(&format!(
@@ -248,6 +250,11 @@ pub fn run(args: &HarvestArgs) -> i32 {
                 summary.count_outcome("not_sent_interrupted");
             }
             Some(d) => {
+                if let (Some(w), Ok(v)) = (doc.as_mut(), kcidb::validate_report(h.report.clone())) {
+                    if let Err(e) = w.push(&v) {
+                        write_error.get_or_insert(e.to_string());
+                    }
+                }
                 let outcomes = d.push(*h);
                 for o in &outcomes {
                     code = worse(code, report_outcome(args, o, &mut summary, &bar));

@@ -430,3 +430,30 @@ fn a_copy_of_a_directory_is_one_build_in_the_document() {
     assert_eq!(doc["builds"].as_array().map(|v| v.len()), Some(1));
     assert_eq!(doc["checkouts"].as_array().map(|v| v.len()), Some(1));
 }
+
+#[test]
+fn output_file_without_dry_run_holds_the_harvested_reports() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = unpack_case("warn", tmp.path());
+    let file = tmp.path().join("report.json");
+    let out = harvester()
+        .current_dir(tmp.path())
+        .arg(&dir)
+        .args(["--origin", "gregkh", "-o"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.stdout.is_empty(), "no dry-run: nothing on stdout");
+    let doc: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    assert_eq!(doc, dry_run(&dir));
+    assert!(
+        tmp.path().join("kcidb-spool").is_dir(),
+        "and the report was spooled"
+    );
+}
