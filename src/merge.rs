@@ -551,18 +551,26 @@ pub fn merge(facts: &Facts, ctx: &MergeContext<'_>) -> Merged {
 
     // applied patches: git reflog, else output_log's quiltimport lines
     let applied_output = facts.all(keys::QUILTIMPORT_APPLIED).count();
-    let applied = patches_applied_in_git.max(applied_output);
+    let quilt_applied = facts
+        .last(keys::QUEUE_QUILT_APPLIED)
+        .and_then(|f| f.value.as_array().map(|a| a.len()));
+    let applied = patches_applied_in_git
+        .max(applied_output)
+        .max(quilt_applied.unwrap_or(0));
     let patch_errors: Vec<&str> = facts
         .all(keys::PATCH_ERROR)
         .filter_map(|f| f.value.as_str())
         .collect();
+    // Fewer patches applied than listed counts only where the run records
+    // each applied patch (quiltimport commits, output_log lines, quilt's
+    // .pc/applied-patches); `quilt push -aq` alone prints nothing.
+    let applied_recorded =
+        patches_applied_in_git > 0 || applied_output > 0 || quilt_applied.is_some();
     let partial_patchset = !patch_errors.is_empty()
         || (!series.is_empty()
             && applied < series.len()
             && facts.has(keys::QUEUE_SERIES)
-            && (patches_applied_in_git > 0
-                || applied_output > 0
-                || facts.has(keys::GIT_CLONE_COMMIT)));
+            && applied_recorded);
     let checkout_valid = if partial_patchset {
         Some(false)
     } else if commit_known

@@ -203,6 +203,8 @@ pub const LOG_MAKE_CMD: &str = "log.make_command";
 pub const QUEUE_SERIES: &str = "queue.series";
 /// [string] patchset_hash per inputs-reference §9 ("" when no patches)
 pub const QUEUE_PATCHSET_HASH: &str = "queue.patchset_hash";
+/// [array of string] patches quilt recorded as applied (`linux/.pc/applied-patches`, quilt-era runs)
+pub const QUEUE_QUILT_APPLIED: &str = "queue.quilt_applied";
 /// [string] where the queue was read: "linux/patches" or "stable_queue.tar.gz"
 pub const QUEUE_SOURCE: &str = "queue.source";
 

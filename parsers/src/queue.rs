@@ -60,6 +60,9 @@ const SERIES_LIMIT: u64 = 4 << 20;
 /// Queue parser.
 pub struct Queue;
 
+/// quilt's list of applied patches (quilt-era runs).
+pub const QUILT_APPLIED_FILE: &str = "linux/.pc/applied-patches";
+
 /// A queue read from one source.
 #[derive(Clone, Debug, PartialEq)]
 pub struct QueueInfo {
@@ -86,6 +89,17 @@ impl Parser for Queue {
         &[SERIES_FILE, "linux/patches/*", TARBALL]
     }
     fn parse(&self, input: &Input, facts: &mut Facts) -> Result<(), ParseError> {
+        // quilt-era runs (`quilt push -aq`) leave no commits: quilt's own
+        // record of what it applied is the evidence
+        if let Some((name, text)) = input.read_small(QUILT_APPLIED_FILE, 1 << 20)? {
+            let applied: Vec<String> = text
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(String::from)
+                .collect();
+            facts.push(keys::QUEUE_QUILT_APPLIED, applied, &name, None);
+        }
         let have_dir = input.exists(SERIES_FILE);
         if input.exists(TARBALL) {
             match from_tarball(input) {
