@@ -30,6 +30,22 @@ pub fn check_origin(origin: Option<&str>) -> Result<String, String> {
     Ok(o.to_string())
 }
 
+/// The options of a harvest from the command line: origin and overrides
+/// checked (a usage error comes back as its message).
+pub fn harvest_options(
+    origin: Option<&str>,
+    overrides: &Overrides,
+    several: bool,
+    assume_finished: bool,
+) -> Result<HarvestOptions, String> {
+    Ok(HarvestOptions {
+        origin: check_origin(origin)?,
+        overrides: check_overrides(overrides, several)?,
+        assume_finished,
+        now: SystemTime::now(),
+    })
+}
+
 /// Check and normalise the override flags once, before any work: a bad
 /// value is a usage error (exit 2), never silently ignored. Overrides that
 /// name one build (ids, commit, queue, times, command) are refused when
@@ -204,25 +220,12 @@ pub fn parsers() -> i32 {
 
 /// `kcidb-harvest explain DIR`.
 pub fn explain(args: &ExplainArgs) -> i32 {
-    let origin = match check_origin(Some(&args.origin)) {
+    let opts = match harvest_options(Some(&args.origin), &args.overrides, false, true) {
         Ok(o) => o,
         Err(e) => {
             output::error(&e);
             return exit_code::USAGE;
         }
-    };
-    let overrides = match check_overrides(&args.overrides, false) {
-        Ok(o) => o,
-        Err(e) => {
-            output::error(&e);
-            return exit_code::USAGE;
-        }
-    };
-    let opts = HarvestOptions {
-        origin,
-        overrides,
-        assume_finished: true,
-        now: SystemTime::now(),
     };
     // what a harvest would do with it now
     let live = HarvestOptions {

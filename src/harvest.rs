@@ -334,5 +334,5 @@ fn sha256_file(input: &kcidb_harvest_parsers::Input, rel: &str) -> Option<String
         }
         h.update(&buf[..n]);
     }
-    Some(kcidb_harvest_parsers::build_log::hex(&h.finalize()))
+    Some(kcidb_harvest_parsers::hex(&h.finalize()))
 }

@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -16,7 +16,6 @@ use crate::deliver::{DeliverOptions, Deliverer, Outcome, OutcomeKind, PreparePla
 use crate::discover::{self, DiscoverOptions};
 use crate::document::DocWriter;
 use crate::exit_code;
-use crate::harvest::HarvestOptions;
 use crate::kcidb;
 use crate::output;
 use crate::settings;
@@ -58,26 +57,18 @@ pub fn run(args: &HarvestArgs) -> i32 {
             }
         };
     }
-    let origin = match commands::check_origin(args.origin.as_deref()) {
-        Ok(o) => o,
-        Err(e) => {
-            output::error(&e);
-            return exit_code::USAGE;
-        }
-    };
     let several = args.recursive || args.dirs.len() > 1;
-    let overrides = match commands::check_overrides(&args.overrides, several) {
+    let opts = match commands::harvest_options(
+        args.origin.as_deref(),
+        &args.overrides,
+        several,
+        args.assume_finished,
+    ) {
         Ok(o) => o,
         Err(e) => {
             output::error(&e);
             return exit_code::USAGE;
         }
-    };
-    let opts = HarvestOptions {
-        origin,
-        overrides,
-        assume_finished: args.assume_finished,
-        now: SystemTime::now(),
     };
     let mut summary = Summary::default();
 
@@ -172,19 +163,19 @@ pub fn run(args: &HarvestArgs) -> i32 {
     };
 
     // ---- harvest, print, deliver, in input order ----
+    let output_name = args
+        .output
+        .as_deref()
+        .unwrap_or(std::path::Path::new("-"))
+        .display()
+        .to_string();
     // --dry-run prints the document; -o also writes it (without --dry-run:
     // the reports as harvested and validated, before log URLs are added)
     let mut doc = if args.dry_run || args.output.is_some() {
         match DocWriter::new(args.output.as_deref(), args.dry_run) {
             Ok(d) => Some(d),
             Err(e) => {
-                output::error(&format!(
-                    "cannot write `{}`: {e}",
-                    args.output
-                        .as_deref()
-                        .unwrap_or(std::path::Path::new("-"))
-                        .display()
-                ));
+                output::error(&format!("cannot write `{output_name}`: {e}"));
                 return exit_code::USAGE;
             }
         }
@@ -278,13 +269,7 @@ pub fn run(args: &HarvestArgs) -> i32 {
         }
     }
     if let Some(e) = write_error {
-        output::error(&format!(
-            "cannot write `{}`: {e}",
-            args.output
-                .as_deref()
-                .unwrap_or(std::path::Path::new("-"))
-                .display()
-        ));
+        output::error(&format!("cannot write `{output_name}`: {e}"));
         code = worse(code, exit_code::USAGE);
     }
     if invalid > 0 {

@@ -232,7 +232,7 @@ where
 
 /// sha256 hex of a string.
 pub fn sha256_hex(s: &str) -> String {
-    kcidb_harvest_parsers::build_log::hex(&Sha256::digest(s.as_bytes()))
+    kcidb_harvest_parsers::hex(&Sha256::digest(s.as_bytes()))
 }
 
 /// `<origin>:ck-<sha256(repo|branch|commit|patchset)>` (kci-dev compatible).

@@ -12,7 +12,7 @@ use crate::diag::Engine;
 use crate::keys;
 use crate::ktest_log::Framing;
 use crate::logscan::{scan, LineSink};
-use crate::{Facts, Input, ParseError, Parser};
+use crate::{hex, Facts, Input, ParseError, Parser};
 
 /// The build log parser (ktest LOG_FILE, tuxmake build.log, bare logs).
 pub struct BuildLog;
@@ -287,17 +287,6 @@ fn trim_ascii_start(mut b: &[u8]) -> &[u8] {
 
 fn lossy(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
-}
-
-/// Lower-case hex of bytes.
-pub fn hex(bytes: &[u8]) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(HEX[(b >> 4) as usize] as char);
-        s.push(HEX[(b & 15) as usize] as char);
-    }
-    s
 }
 
 /// Blocks handed to the hash thread.

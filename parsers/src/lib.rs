@@ -66,6 +66,17 @@ pub static PARSERS: &[&dyn Parser] = &[
     &tuxmake::TuxmakeMetadata,
 ];
 
+/// Lower-case hex of bytes (sha256 digests, ids).
+pub fn hex(bytes: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(HEX[(b >> 4) as usize] as char);
+        s.push(HEX[(b & 15) as usize] as char);
+    }
+    s
+}
+
 /// Look a parser up by id.
 pub fn parser(id: &str) -> Option<&'static dyn Parser> {
     PARSERS.iter().copied().find(|p| p.id() == id)

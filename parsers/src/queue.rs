@@ -44,7 +44,7 @@ use std::io::{self, Read};
 use sha2::{Digest, Sha256};
 
 use crate::commit_txt::shorten;
-use crate::{keys, Facts, Input, ParseError, Parser};
+use crate::{hex, keys, Facts, Input, ParseError, Parser};
 
 /// The unpacked queue's series file.
 pub const SERIES_FILE: &str = "linux/patches/series";
@@ -186,15 +186,6 @@ pub fn patchset_hash<S: AsRef<str>>(patch_sha256: &[S]) -> String {
         h.update(b"\n");
     }
     hex(&h.finalize())
-}
-
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
 }
 
 /// SHA-256 (lower-case hex) of everything `r` yields.
