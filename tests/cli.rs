@@ -19,19 +19,6 @@ fn ids(report: &Value) -> (String, String) {
     )
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    for e in walkdir::WalkDir::new(from) {
-        let e = e.expect("walk");
-        let rel = e.path().strip_prefix(from).expect("prefix");
-        let dest = to.join(rel);
-        if e.file_type().is_dir() {
-            std::fs::create_dir_all(&dest).expect("mkdir");
-        } else if e.file_type().is_file() {
-            std::fs::copy(e.path(), &dest).expect("copy");
-        }
-    }
-}
-
 #[test]
 fn ids_survive_copy_rename_and_touch() {
     let tmp = tempfile::tempdir().unwrap();
@@ -228,21 +215,20 @@ fn parsers_lists_every_layout_and_parser() {
     let out = harvester().arg("parsers").output().unwrap();
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    for id in [
-        "test_stable_ssh",
-        "ktest",
-        "output-log",
-        "build-log",
-        "ktest-conf",
-        "run-test-sh",
-        "git-meta",
-        "commit-txt",
-        "start-time",
-        "time-output",
-        "kbuild-output",
-        "queue",
-    ] {
+    let layouts = kcidb_harvest::layout::LAYOUTS.iter().map(|l| l.id);
+    let parsers = kcidb_harvest_parsers::PARSERS.iter().map(|p| p.id());
+    for id in layouts.chain(parsers) {
         assert!(text.contains(id), "`parsers` lacks {id}");
+    }
+    // every layout runs only registered parsers
+    for l in kcidb_harvest::layout::LAYOUTS {
+        for p in l.parsers {
+            assert!(
+                kcidb_harvest_parsers::parser(p).is_some(),
+                "{}: unknown parser {p}",
+                l.id
+            );
+        }
     }
 }
 

@@ -49,6 +49,14 @@ impl World {
         p
     }
     /// Delivery flags: REST with a token file, storage, spool, fast retries.
+    /// `kcidb-harvest DIRS…` delivering to this world's servers.
+    fn harvest(&self, dirs: &[PathBuf], token: &str, retry_for: &str) -> std::process::Output {
+        common::bin(self.root())
+            .args(harvest_args(dirs))
+            .args(self.delivery(token, retry_for))
+            .output()
+            .expect("run")
+    }
     fn delivery(&self, token: &str, retry_for: &str) -> Vec<String> {
         self.delivery_timeout(token, retry_for, "1s")
     }
@@ -227,11 +235,7 @@ fn a_harvested_corpus_directory_is_delivered_as_dry_run_shows_plus_urls() {
     assert!(w.spooled().is_empty());
 
     // A re-run skips both.
-    let again = common::bin(w.root())
-        .args(harvest_args(&dirs))
-        .args(w.delivery(&w.rest_token, "5s"))
-        .output()
-        .expect("run");
+    let again = w.harvest(&dirs, &w.rest_token, "5s");
     assert_eq!(again.status.code(), Some(0), "{}", text(&again));
     assert!(
         String::from_utf8_lossy(&again.stderr).contains("already delivered"),
@@ -267,11 +271,7 @@ fn every_transient_fault_in_a_row_still_delivers_exactly_once() {
     w.storage.push_fault(Fault::Status(503));
     w.storage.push_fault(Fault::ResetMidBody);
     let start = Instant::now();
-    let out = common::bin(w.root())
-        .args(harvest_args(std::slice::from_ref(&dir)))
-        .args(w.delivery(&w.rest_token, "30s"))
-        .output()
-        .expect("run");
+    let out = w.harvest(std::slice::from_ref(&dir), &w.rest_token, "30s");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let statuses: Vec<u16> = w.rest.submit_requests().iter().map(|s| s.status).collect();
     assert_eq!(statuses, vec![503, 502, 0, 0, 429, 200]);
@@ -313,11 +313,7 @@ fn exit_codes_say_delivered_spooled_or_refused() {
 
     // Server down for the whole retry budget: exit 4, spooled.
     w.rest.set_always(Some(Fault::Status(503)));
-    let out = common::bin(w.root())
-        .args(harvest_args(std::slice::from_ref(&dir)))
-        .args(w.delivery(&w.rest_token, "500ms"))
-        .output()
-        .expect("run");
+    let out = w.harvest(std::slice::from_ref(&dir), &w.rest_token, "500ms");
     assert_eq!(out.status.code(), Some(4), "{}", text(&out));
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(
@@ -341,11 +337,7 @@ fn exit_codes_say_delivered_spooled_or_refused() {
     // 401 (expired): not retried, exit 4, the cause named.
     let w2 = world();
     let expired = RestServer::expired_token(ORIGIN);
-    let out = common::bin(w2.root())
-        .args(harvest_args(std::slice::from_ref(&dir)))
-        .args(w2.delivery(&expired, "5s"))
-        .output()
-        .expect("run");
+    let out = w2.harvest(std::slice::from_ref(&dir), &expired, "5s");
     assert_eq!(out.status.code(), Some(4), "{}", text(&out));
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(
@@ -357,11 +349,7 @@ fn exit_codes_say_delivered_spooled_or_refused() {
     // 413: not retried, exit 4, names --max-bytes.
     let w3 = world();
     w3.rest.set_limit(100);
-    let out = common::bin(w3.root())
-        .args(harvest_args(std::slice::from_ref(&dir)))
-        .args(w3.delivery(&w3.rest_token, "5s"))
-        .output()
-        .expect("run");
+    let out = w3.harvest(std::slice::from_ref(&dir), &w3.rest_token, "5s");
     assert_eq!(out.status.code(), Some(4), "{}", text(&out));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("--max-bytes"),

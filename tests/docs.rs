@@ -103,10 +103,7 @@ fn a_closed_pipe_ends_quietly() {
     // enough reports that stdout outgrows the pipe buffer (64 KiB)
     for i in 0..12 {
         let d = unpack_case("warn", &tmp.path().join(format!("t{i}")));
-        let log = d.join("linux/log");
-        let mut bytes = std::fs::read(&log).unwrap();
-        bytes.extend_from_slice(format!("copy {i}\n").as_bytes());
-        std::fs::write(&log, bytes).unwrap();
+        append_to_log(&d, &format!("copy {i}"));
     }
     for args in [
         "completions bash".to_string(),

@@ -12,13 +12,6 @@ use common::http::Fault;
 use common::rest::RestServer;
 use common::storage::StorageServer;
 
-const CASES: &[&str] = &[
-    "pass-tiny",
-    "pass-queue",
-    "warn",
-    "fail-compile",
-    "fail-patch",
-];
 const DIRS: usize = 10;
 
 /// `DIRS` result directories, each a corpus case whose log differs by one
@@ -28,20 +21,10 @@ fn tree(root: &Path) -> PathBuf {
     for i in 0..DIRS {
         let parent = tree.join(format!("d{i:02}"));
         std::fs::create_dir_all(&parent).unwrap();
-        let dir = common::unpack_case(CASES[i % CASES.len()], &parent);
-        let log = dir.join("linux/log");
-        let mut bytes = std::fs::read(&log).unwrap();
-        bytes.extend_from_slice(format!("copy {i}\n").as_bytes());
-        std::fs::write(&log, bytes).unwrap();
+        let dir = common::unpack_case(common::CASES[i % common::CASES.len()], &parent);
+        common::append_to_log(&dir, &format!("copy {i}"));
     }
-    let old = std::time::SystemTime::now() - Duration::from_secs(3600);
-    for e in walkdir::WalkDir::new(&tree) {
-        let e = e.unwrap();
-        if e.file_type().is_file() {
-            let f = std::fs::File::options().write(true).open(e.path()).unwrap();
-            f.set_modified(old).unwrap();
-        }
-    }
+    common::age(&tree);
     tree
 }
 

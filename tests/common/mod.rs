@@ -248,16 +248,8 @@ pub fn unpack_case(case: &str, into: &Path) -> PathBuf {
 /// The binary, with a clean environment: no KCIDB/storage variables, `HOME`
 /// and the working directory in `home` (so no kci-dev.toml is found).
 pub fn bin(home: &Path) -> assert_cmd::Command {
-    let mut c = assert_cmd::Command::cargo_bin("kcidb-harvest").expect("binary built");
-    c.env_remove("KCIDB_REST")
-        .env_remove("KCI_STORAGE_URL")
-        .env_remove("KCI_STORAGE_TOKEN")
-        .env_remove("KCIDB_HARVEST_ORIGIN")
-        .env_remove("KCIDB_HARVEST_SPOOL")
-        .env_remove("KCIDB_HARVEST_LOG")
-        .env("HOME", home)
-        .env("NO_COLOR", "1")
-        .current_dir(home);
+    let mut c = harvester();
+    c.env("HOME", home).current_dir(home);
     c
 }
 
@@ -302,6 +294,7 @@ pub fn harvester() -> assert_cmd::Command {
         .env_remove("KCI_STORAGE_TOKEN")
         .env_remove("KCIDB_HARVEST_ORIGIN")
         .env_remove("KCIDB_HARVEST_SPOOL")
+        .env_remove("KCIDB_HARVEST_LOG")
         .env("NO_COLOR", "1");
     c
 }
@@ -444,4 +437,26 @@ pub fn layout_examples(root: &Path) -> Vec<(&'static str, &'static str, PathBuf)
         age(d);
     }
     v
+}
+
+/// Copy a directory tree (regular files and directories).
+pub fn copy_dir(from: &Path, to: &Path) {
+    for e in walkdir::WalkDir::new(from) {
+        let e = e.expect("walk");
+        let dest = to.join(e.path().strip_prefix(from).expect("below the source"));
+        if e.file_type().is_dir() {
+            std::fs::create_dir_all(&dest).expect("mkdir");
+        } else if e.file_type().is_file() {
+            std::fs::copy(e.path(), &dest).expect("copy");
+        }
+    }
+}
+
+/// Append `line` to the directory's `linux/log` (another run id).
+pub fn append_to_log(dir: &Path, line: &str) {
+    let log = dir.join("linux/log");
+    let mut bytes = std::fs::read(&log).expect("read log");
+    bytes.extend_from_slice(line.as_bytes());
+    bytes.push(b'\n');
+    std::fs::write(&log, bytes).expect("write log");
 }
