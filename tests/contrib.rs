@@ -73,14 +73,6 @@ fn ok(cmd: &mut Command) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
-fn sha256_hex(data: impl AsRef<[u8]>) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(data.as_ref())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 /// Epoch seconds of an RFC 3339 JSON string.
 fn rfc3339_epoch(v: &Value) -> i64 {
     let s = v
@@ -366,7 +358,8 @@ impl Run {
              Signed-off-by: Patch Author <author@example.org>\n---\n README | 2 +-\n\n\
              --- a/README\n+++ b/README\n@@ -1,3 +1,3 @@\n Linux kernel\n-teh fake mirror\n+the fake mirror\n end\n";
         write(&queue.join("readme-fix-a-typo.patch"), patch);
-        let patchset_hash = sha256_hex(format!("{}\n", sha256_hex(patch)).as_bytes());
+        let patchset_hash =
+            common::sha256_hex(format!("{}\n", common::sha256_hex(patch.as_bytes())).as_bytes());
         ok(sb
             .cmd("tar")
             .arg("-czf")

@@ -18,10 +18,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 pub fn sha256_hex(data: &[u8]) -> String {
-    Sha256::digest(data)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    kcidb_harvest_parsers::hex(&Sha256::digest(data))
 }
 
 /// A kernel-build-log-looking text of about `size` bytes, different per seed.
