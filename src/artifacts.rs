@@ -33,6 +33,7 @@ use crate::submit::{
     bearer, describe, one_line, read_text, retry_after, retryable_status, transient, with_retries,
     Attempt, Retried,
 };
+use kcidb_harvest_parsers::input::GatedFile;
 
 /// gzip level used for every artifact (the `gzip -6` default).
 pub const GZIP_LEVEL: u32 = 6;
@@ -240,9 +241,9 @@ pub fn gzip_stream(input: impl Read, output: impl Write) -> io::Result<u64> {
     Ok(n)
 }
 
-fn is_gzip(path: &Path) -> io::Result<bool> {
+fn is_gzip(src: &GatedFile) -> io::Result<bool> {
     let mut magic = [0u8; 2];
-    let mut f = File::open(path)?;
+    let mut f = src.open()?;
     let mut got = 0;
     while got < 2 {
         let n = f.read(&mut magic[got..])?;
@@ -255,14 +256,15 @@ fn is_gzip(path: &Path) -> io::Result<bool> {
 }
 
 /// Prepare `src` for upload as `upload_name`: gzip it into a temp file (or
-/// copy an intact gzip source unchanged) and hash the result.
-pub fn compress(src: &Path, upload_name: &str) -> Result<Compressed, ArtifactError> {
+/// copy an intact gzip source unchanged) and hash the result. Only a file
+/// that passed the directory's gate can be published.
+pub fn compress(src: &GatedFile, upload_name: &str) -> Result<Compressed, ArtifactError> {
     let read_err = |source| ArtifactError::Read {
-        path: src.to_path_buf(),
+        path: src.path().to_path_buf(),
         source,
     };
     let temp_err = |source| ArtifactError::Temp {
-        path: src.to_path_buf(),
+        path: src.path().to_path_buf(),
         source,
     };
     let gz = is_gzip(src).map_err(read_err)?;
@@ -281,7 +283,7 @@ pub fn compress(src: &Path, upload_name: &str) -> Result<Compressed, ArtifactErr
             hasher: Sha256::new(),
             len: 0,
         };
-        let source = File::open(src).map_err(read_err)?;
+        let source = src.open().map_err(read_err)?;
         let mut tee = Tee {
             inner: source,
             copy: &mut w,
@@ -306,7 +308,7 @@ pub fn compress(src: &Path, upload_name: &str) -> Result<Compressed, ArtifactErr
             Err(e) => {
                 tracing::warn!(
                     "`{}` is a damaged gzip file ({e}); uploading the readable part, recompressed",
-                    src.display()
+                    src.path().display()
                 );
             }
         }
@@ -319,7 +321,7 @@ pub fn compress(src: &Path, upload_name: &str) -> Result<Compressed, ArtifactErr
             hasher: Sha256::new(),
             len: 0,
         };
-        let source = File::open(src).map_err(read_err)?;
+        let source = src.open().map_err(read_err)?;
         let mut dec = MultiGzDecoder::new(BufReader::with_capacity(BUF, source));
         let mut enc = GzEncoder::new(&mut w, Compression::new(GZIP_LEVEL));
         let mut buf = vec![0u8; BUF];
@@ -340,7 +342,7 @@ pub fn compress(src: &Path, upload_name: &str) -> Result<Compressed, ArtifactErr
         out.source_len = n_in;
         return Ok(out);
     }
-    let source = File::open(src).map_err(read_err)?;
+    let source = src.open().map_err(read_err)?;
     let mut w = HashingWriter {
         inner: BufWriter::with_capacity(BUF, file),
         hasher: Sha256::new(),
@@ -353,7 +355,7 @@ pub fn compress(src: &Path, upload_name: &str) -> Result<Compressed, ArtifactErr
             // Tell a read error from a write error by where it came from is
             // not possible through io::copy; the source is the likely one.
             ArtifactError::Read {
-                path: src.to_path_buf(),
+                path: src.path().to_path_buf(),
                 source: e,
             }
         })?;
@@ -597,7 +599,7 @@ mod tests {
             .flat_map(|i| format!("  CC      drivers/x/y{i}.o\n").into_bytes())
             .collect();
         std::fs::write(&src, &text).expect("write");
-        let c = compress(&src, "build.log.gz").expect("compress");
+        let c = compress(&gated(&src), "build.log.gz").expect("compress");
         assert!(!c.passthrough);
         assert_eq!(c.source_len, text.len() as u64);
         assert!(c.len < text.len() as u64 / 5, "{} vs {}", c.len, text.len());
@@ -617,7 +619,7 @@ mod tests {
         enc.write_all(b"hello kernel\n").expect("gz");
         let gz = enc.finish().expect("gz");
         std::fs::write(&src, &gz).expect("write");
-        let c = compress(&src, "build.log.gz").expect("compress");
+        let c = compress(&gated(&src), "build.log.gz").expect("compress");
         assert!(c.passthrough);
         assert_eq!(std::fs::read(c.path()).expect("read"), gz);
     }
@@ -633,7 +635,7 @@ mod tests {
         enc.write_all(&text).expect("gz");
         let gz = enc.finish().expect("gz");
         std::fs::write(&src, &gz[..gz.len() / 2]).expect("write");
-        let c = compress(&src, "build.log.gz").expect("compress");
+        let c = compress(&gated(&src), "build.log.gz").expect("compress");
         assert!(!c.passthrough);
         let back = gunzip(c.path());
         assert!(
@@ -642,10 +644,37 @@ mod tests {
         );
     }
 
+    /// The file as the directory's gate hands it out.
+    fn gated(path: &Path) -> GatedFile {
+        let dir = path.parent().expect("parent");
+        let name = path.file_name().expect("name").to_string_lossy();
+        kcidb_harvest_parsers::Input::new(dir)
+            .file(&name)
+            .expect("a regular file inside")
+    }
+
     #[test]
-    fn missing_source_names_the_file() {
-        let e = compress(Path::new("/nonexistent/kcidb/log"), "build.log.gz").expect_err("missing");
-        assert!(e.to_string().contains("/nonexistent/kcidb/log"), "{e}");
+    fn a_file_gone_since_the_gate_names_the_file() {
+        let d = tmpdir("gone");
+        let src = d.join("log");
+        std::fs::write(&src, "x").expect("write");
+        let g = gated(&src);
+        std::fs::remove_file(&src).expect("rm");
+        let e = compress(&g, "build.log.gz").expect_err("missing");
+        assert!(e.to_string().contains(&*src.to_string_lossy()), "{e}");
+    }
+
+    #[test]
+    fn a_link_swapped_in_since_the_gate_is_not_followed() {
+        let d = tmpdir("swap");
+        let src = d.join("log");
+        std::fs::write(&src, "x").expect("write");
+        let g = gated(&src);
+        let outside = tmpdir("swap-outside").join("secret");
+        std::fs::write(&outside, "secret").expect("write");
+        std::fs::remove_file(&src).expect("rm");
+        std::os::unix::fs::symlink(&outside, &src).expect("symlink");
+        assert!(compress(&g, "build.log.gz").is_err());
     }
 
     #[test]

@@ -76,6 +76,9 @@ pub fn check_overrides(ov: &Overrides, several: bool) -> Result<Overrides, Strin
                 "--git-commit-hash `{c}`: 40 hexadecimal digits expected"
             ));
         }
+        if c.bytes().all(|b| b == b'0') {
+            return Err("--git-commit-hash: a hash of all zeros is not a commit".into());
+        }
         ov.git_commit_hash = Some(c);
     }
     if let Some(p) = &ov.patchset_hash {

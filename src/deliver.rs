@@ -62,7 +62,7 @@ impl PreparePlan {
         }
         let mut done = Vec::with_capacity(h.artifacts.len());
         for a in &h.artifacts {
-            match artifacts::compress(&a.path, &a.upload_name) {
+            match artifacts::compress(&a.file, &a.upload_name) {
                 Ok(c) => done.push(std::sync::Arc::new(c)),
                 Err(_) => return,
             }
@@ -301,16 +301,16 @@ impl Deliverer {
 
         if let Some(up) = &self.uploader {
             for (i, a) in h.artifacts.iter().enumerate() {
-                let span = tracing::info_span!("upload", file = %a.path.display());
+                let span = tracing::info_span!("upload", file = %a.file.path().display());
                 let _g = span.enter();
                 let compressed = match h.compressed.get(i) {
                     Some(c) if h.compressed.len() == h.artifacts.len() => Ok(c.clone()),
-                    _ => artifacts::compress(&a.path, &a.upload_name).map(std::sync::Arc::new),
+                    _ => artifacts::compress(&a.file, &a.upload_name).map(std::sync::Arc::new),
                 };
                 let result = compressed.and_then(|c| {
                     tracing::debug!(
                         "{} → {} bytes gzip (sha256 {})",
-                        a.path.display(),
+                        a.file.path().display(),
                         c.len,
                         c.sha256_hex()
                     );

@@ -7,6 +7,8 @@
 
 use std::path::PathBuf;
 
+use kcidb_harvest_parsers::input::GatedFile;
+
 use crate::kcidb::Report;
 
 /// What an artifact is (decides which KCIDB field its URL goes to).
@@ -24,8 +26,9 @@ pub enum ArtifactKind {
 #[derive(Clone, Debug)]
 pub struct Artifact {
     pub kind: ArtifactKind,
-    /// Where it is on disk (may already be gzip-compressed, e.g. `log.gz`).
-    pub path: PathBuf,
+    /// The file, as the directory's gate handed it out (may already be
+    /// gzip-compressed, e.g. `log.gz`): nothing else can be published.
+    pub file: GatedFile,
     /// File name under `<origin>/<build id local part>/`, always ending in `.gz`
     /// (`build.log.gz`, `output_log.gz`, `config.gz`).
     pub upload_name: String,
@@ -130,9 +133,21 @@ pub enum Outcome {
     },
 }
 
+/// The override that supplies what parser `id` would have read, if given:
+/// then a damaged source for it is a warning, not a refusal.
+fn rescued_by(id: &str, ov: &Overrides) -> Option<&'static str> {
+    match id {
+        "commit-txt" => ov.git_commit_hash.as_ref().map(|_| "--git-commit-hash"),
+        "start-time" => ov.build_start_time.as_ref().map(|_| "--build-start-time"),
+        "time-output" => ov.duration.as_ref().map(|_| "--duration"),
+        _ => None,
+    }
+}
+
 /// Detect the layout and run its parsers: the facts of one directory.
 pub fn collect_facts(
     dir: &Path,
+    overrides: &Overrides,
 ) -> Result<(&'static layout::Layout, kcidb_harvest_parsers::Input, Facts), HarvestError> {
     let meta = std::fs::metadata(dir).map_err(|_| HarvestError::NotFound(dir.to_path_buf()))?;
     if !meta.is_dir() {
@@ -154,15 +169,28 @@ pub fn collect_facts(
             continue;
         };
         let _span = tracing::debug_span!("parser", id).entered();
-        parser
-            .parse(&input, &mut facts)
-            .map_err(|source| HarvestError::Parse {
-                dir: dir.to_path_buf(),
-                source,
-            })?;
+        if let Err(source) = parser.parse(&input, &mut facts) {
+            let Some(flag) = rescued_by(id, overrides) else {
+                return Err(HarvestError::Parse {
+                    dir: dir.to_path_buf(),
+                    source,
+                });
+            };
+            facts.warn(
+                "",
+                None,
+                format!("{source} (not used: {flag} gives the value)"),
+            );
+        }
+    }
+    for r in input.refusals() {
+        facts.warn(&r.name, None, r.reason);
+    }
+    for n in facts.bound_notes() {
+        facts.note("", None, n);
     }
     for n in &facts.notes {
-        tracing::info!("{}: {}: {}", dir.display(), n.loc, n.message);
+        tracing::info!("{}: {n}", dir.display());
     }
     Ok((layout, input, facts))
 }
@@ -176,7 +204,7 @@ fn dir_name(dir: &Path) -> String {
 
 /// Harvest one result directory.
 pub fn harvest_dir(dir: &Path, opts: &HarvestOptions) -> Result<Outcome, HarvestError> {
-    let (layout, input, mut facts) = collect_facts(dir)?;
+    let (layout, input, mut facts) = collect_facts(dir, &opts.overrides)?;
     merge::promote_output_log_framing(&mut facts);
     if !facts.has(kcidb_harvest_parsers::keys::LOG_SHA256) {
         // no build log: the run id follows output_log's bytes instead
@@ -194,12 +222,10 @@ pub fn harvest_dir(dir: &Path, opts: &HarvestOptions) -> Result<Outcome, Harvest
         let log = input
             .log
             .as_deref()
-            .map(|l| input.path(l))
-            .filter(|p| p.is_file())
-            .or_else(|| Some(input.path("output_log")).filter(|p| p.is_file()));
+            .and_then(|l| input.file(l))
+            .or_else(|| input.file("output_log"));
         let recent = log
-            .and_then(|p| std::fs::metadata(p).ok())
-            .and_then(|m| m.modified().ok())
+            .and_then(|f| input.modified(f.name()))
             .map(|m| opts.now.duration_since(m).unwrap_or_default() < IN_PROGRESS_GRACE)
             .unwrap_or(false);
         if recent {
@@ -228,44 +254,49 @@ pub fn harvest_dir(dir: &Path, opts: &HarvestOptions) -> Result<Outcome, Harvest
         },
     );
 
+    // Artifacts: only files the gate hands out (inside the directory,
+    // regular); the exact file the parser read for the build log.
     let mut artifacts = Vec::new();
-    if let Some((file, _)) = &facts.diag {
+    let gated = |rel: &str| input.file(rel).filter(|f| f.name() == rel);
+    if let Some(file) = facts.diag.as_ref().and_then(|(file, _)| gated(file)) {
         artifacts.push(Artifact {
             kind: ArtifactKind::BuildLog,
-            path: input.path(file),
+            file,
             upload_name: "build.log.gz".into(),
             resource_name: "build_log".into(),
         });
     }
-    for rel in ["output_log", "output_log.gz"] {
-        if input.path(rel).is_file() {
-            artifacts.push(Artifact {
-                kind: ArtifactKind::OutputLog,
-                path: input.path(rel),
-                upload_name: "output_log.gz".into(),
-                resource_name: "output_log".into(),
-            });
-            break;
-        }
+    if let Some(file) = input.file("output_log") {
+        artifacts.push(Artifact {
+            kind: ArtifactKind::OutputLog,
+            file,
+            upload_name: "output_log.gz".into(),
+            resource_name: "output_log".into(),
+        });
     }
-    let tux_config = input.path("config");
-    if layout.id == "tuxmake" && tux_config.is_file() {
+    let config = if layout.id == "tuxmake" {
+        gated("config")
+    } else {
+        input
+            .output_dir
+            .as_ref()
+            .and_then(|out| gated(&format!("{out}/.config")))
+    };
+    if let Some(file) = config {
         artifacts.push(Artifact {
             kind: ArtifactKind::Config,
-            path: tux_config,
+            file,
             upload_name: "config.gz".into(),
             resource_name: "config".into(),
         });
-    } else if let Some(out) = &input.output_dir {
-        let cfg = input.path(&format!("{out}/.config"));
-        if cfg.is_file() {
-            artifacts.push(Artifact {
-                kind: ArtifactKind::Config,
-                path: cfg,
-                upload_name: "config.gz".into(),
-                resource_name: "config".into(),
-            });
-        }
+    }
+    for w in facts
+        .warnings
+        .iter()
+        .map(ToString::to_string)
+        .chain(merged.warnings.iter().cloned())
+    {
+        tracing::warn!("{}: {w}", dir.display());
     }
 
     if merged.report.checkouts[0].git_repository_url.is_none() {

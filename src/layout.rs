@@ -3,7 +3,8 @@
 //! A [`Layout`] is a row of a static table: an id, a description, the
 //! parsers it runs and a detector. Detectors only look at file names (and,
 //! for a bare log, at the first bytes of the log): they are cheap, so the
-//! batch walker can call them on every directory it visits.
+//! batch walker can call them on every directory it visits. They look
+//! through the [`Input`] gate like the parsers.
 
 use std::io::Read;
 use std::path::Path;
@@ -18,12 +19,12 @@ pub struct Layout {
     pub parsers: &'static [&'static str],
     /// Marker files this layout looks for (for error messages and listings).
     pub markers: &'static str,
-    detect: fn(&Path) -> Option<Input>,
+    detect: fn(&Input) -> Option<Input>,
 }
 
 impl Layout {
     /// The [`Input`] (with log, output and git locations) if `dir` has this shape.
-    pub fn detect(&self, dir: &Path) -> Option<Input> {
+    pub fn detect(&self, dir: &Input) -> Option<Input> {
         (self.detect)(dir)
     }
 }
@@ -101,10 +102,14 @@ pub static LAYOUTS: &[Layout] = &[
 ];
 
 /// Find the layout of `dir`.
+///
+/// Every look goes through the [`Input`] gate: links that leave the
+/// directory are not followed (the refusals are in the returned input).
 pub fn detect(dir: &Path) -> Option<(&'static Layout, Input)> {
+    let base = Input::new(dir);
     LAYOUTS
         .iter()
-        .find_map(|l| l.detect(dir).map(|input| (l, input)))
+        .find_map(|l| l.detect(&base).map(|input| (l, input)))
 }
 
 /// What `detect` looked for, for the "unknown layout" error.
@@ -116,94 +121,86 @@ pub fn looked_for() -> String {
         .join("; ")
 }
 
-fn is_file(dir: &Path, rel: &str) -> bool {
-    dir.join(rel).is_file()
-}
-
-fn file_or_gz(dir: &Path, rel: &str) -> Option<String> {
-    if is_file(dir, rel) {
+fn file_or_gz(dir: &Input, rel: &str) -> Option<String> {
+    if dir.is_file(rel) {
         Some(rel.to_string())
-    } else if is_file(dir, &format!("{rel}.gz")) {
+    } else if dir.is_file(&format!("{rel}.gz")) {
         Some(format!("{rel}.gz"))
     } else {
         None
     }
 }
 
-fn stable_input(dir: &Path) -> Input {
-    let mut input = Input::new(dir);
+fn stable_input(dir: &Input) -> Input {
+    let mut input = dir.clone();
     // Any entry named linux/log counts (a directory there is reported as
-    // unreadable rather than silently ignored).
-    input.log = (dir.join("linux/log").exists() || dir.join("linux/log.gz").exists())
+    // unreadable, a refused link as a warning, rather than silently
+    // ignored).
+    input.log = (dir.entry_exists("linux/log") || dir.entry_exists("linux/log.gz"))
         .then(|| "linux/log".to_string());
-    if dir.join("linux/output").is_dir() {
+    if dir.is_dir("linux/output") {
         input.output_dir = Some("linux/output".into());
     }
-    if dir.join("linux/.git").is_dir() {
+    if dir.is_dir("linux/.git") {
         input.git_dir = Some("linux/.git".into());
     }
     input
 }
 
-fn has_run_output(dir: &Path) -> bool {
+fn has_run_output(dir: &Input) -> bool {
     file_or_gz(dir, "output_log").is_some() || file_or_gz(dir, "linux/log").is_some()
 }
 
-fn detect_stable(dir: &Path) -> Option<Input> {
-    let script = is_file(dir, "run_test.sh") || is_file(dir, "ktest.conf");
+fn detect_stable(dir: &Input) -> Option<Input> {
+    let script = dir.is_file("run_test.sh") || dir.is_file("ktest.conf");
     (script && has_run_output(dir)).then(|| stable_input(dir))
 }
 
-fn detect_stable_partial(dir: &Path) -> Option<Input> {
+fn detect_stable_partial(dir: &Input) -> Option<Input> {
     has_run_output(dir).then(|| stable_input(dir))
 }
 
-/// True if the first 64 KiB of `path` (decompressed) hold a ktest run start.
-fn starts_ktest_run(path: &Path) -> bool {
-    // only regular files: opening a FIFO would block
-    if !path.is_file() {
+/// True if the first 64 KiB of `name` (decompressed) hold a ktest run start.
+fn starts_ktest_run(dir: &Input, name: &str) -> bool {
+    // only regular files inside the directory (the gate checks the type)
+    if !dir.is_file(name) {
         return false;
     }
-    let Ok(f) = std::fs::File::open(path) else {
-        return false;
-    };
-    let Ok(mut r) = kcidb_harvest_parsers::input::maybe_gunzip(f) else {
+    let Ok(Some(mut o)) = dir.open(name) else {
         return false;
     };
     let mut head = Vec::with_capacity(64 * 1024);
-    if (&mut r).take(64 * 1024).read_to_end(&mut head).is_err() && head.is_empty() {
+    if (&mut o.reader)
+        .take(64 * 1024)
+        .read_to_end(&mut head)
+        .is_err()
+        && head.is_empty()
+    {
         return false;
     }
-    memchr_find(&head, b"STARTING AUTOMATED TESTS")
+    memchr::memmem::find(&head, b"STARTING AUTOMATED TESTS").is_some()
 }
 
-fn memchr_find(hay: &[u8], needle: &[u8]) -> bool {
-    hay.windows(needle.len()).any(|w| w == needle)
-}
-
-fn detect_ktest(dir: &Path) -> Option<Input> {
+fn detect_ktest(dir: &Input) -> Option<Input> {
     let mut candidates: Vec<String> = Vec::new();
     for name in ["log", "log.gz", "ktest.log", "ktest.log.gz"] {
-        if is_file(dir, name) {
+        if dir.is_file(name) {
             candidates.push(name.to_string());
         }
     }
-    let mut others: Vec<String> = std::fs::read_dir(dir)
-        .ok()?
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
+    let mut others: Vec<String> = dir
+        .list("")
+        .into_iter()
         .filter(|n| n.ends_with(".log") || n.ends_with(".log.gz"))
         .filter(|n| !candidates.contains(n))
         .collect();
     others.sort();
     candidates.extend(others);
-    let log = candidates
-        .into_iter()
-        .find(|n| starts_ktest_run(&dir.join(n)))?;
-    let mut input = Input::new(dir);
+    let log = candidates.into_iter().find(|n| starts_ktest_run(dir, n))?;
+    let mut input = dir.clone();
     input.log = Some(log.trim_end_matches(".gz").to_string());
     for out in ["output", "linux/output", "build"] {
-        if dir.join(out).join(".config").is_file() {
+        if dir.is_file(&format!("{out}/.config")) {
             input.output_dir = Some(out.to_string());
             break;
         }
@@ -211,37 +208,36 @@ fn detect_ktest(dir: &Path) -> Option<Input> {
     Some(input)
 }
 
-fn detect_tuxmake(dir: &Path) -> Option<Input> {
-    if !is_file(dir, "metadata.json") {
+fn detect_tuxmake(dir: &Input) -> Option<Input> {
+    if !dir.is_file("metadata.json") {
         return None;
     }
     file_or_gz(dir, "build.log")?;
-    let mut input = Input::new(dir);
+    let mut input = dir.clone();
     input.log = Some("build.log".into());
     Some(input)
 }
 
-fn detect_bare(dir: &Path) -> Option<Input> {
+fn detect_bare(dir: &Input) -> Option<Input> {
     let log = if file_or_gz(dir, "build.log").is_some() {
         "build.log".to_string()
     } else {
-        let logs: Vec<String> = std::fs::read_dir(dir)
-            .ok()?
-            .filter_map(|e| e.ok())
-            .filter(|e| e.file_type().map(|t| t.is_file()).unwrap_or(false))
-            .map(|e| e.file_name().to_string_lossy().into_owned())
+        let logs: Vec<String> = dir
+            .list("")
+            .into_iter()
             .filter(|n| n.ends_with(".log") || n.ends_with(".log.gz"))
             .filter(|n| n != "time.log")
+            .filter(|n| dir.is_file(n))
             .collect();
         let [only] = logs.as_slice() else {
             return None;
         };
         only.trim_end_matches(".gz").to_string()
     };
-    let mut input = Input::new(dir);
+    let mut input = dir.clone();
     input.log = Some(log);
     for out in ["output", "build"] {
-        if dir.join(out).join(".config").is_file() {
+        if dir.is_file(&format!("{out}/.config")) {
             input.output_dir = Some(out.to_string());
             break;
         }

@@ -43,6 +43,42 @@ pub struct Merged {
     pub ktest_status: Option<String>,
     pub status: Status,
     pub status_reason: String,
+    /// Sources that disagree on a field that makes an id (the checkout's
+    /// commit, queue, repository and branch; the build's architecture and
+    /// config): printed as warnings, since the other source would have given
+    /// other ids. Benign disagreements (a compiler named `gcc` by MAKE_CMD
+    /// and in full by .config) are listed by `explain` only.
+    pub warnings: Vec<String>,
+}
+
+/// Fields whose value goes into an id (see [`Merged::warnings`]).
+const IDENTITY_FIELDS: &[(&str, &str)] = &[
+    ("checkout", "git_commit_hash"),
+    ("checkout", "patchset_hash"),
+    ("checkout", "git_repository_url"),
+    ("checkout", "git_repository_branch"),
+    ("build", "architecture"),
+    ("build", "config_name"),
+];
+
+/// One warning per identity field whose chosen source (not an override)
+/// has disagreeing sources.
+fn identity_warnings(sources: &[FieldSource]) -> Vec<String> {
+    sources
+        .iter()
+        .filter(|f| IDENTITY_FIELDS.contains(&(f.object, f.field)))
+        .filter(|f| !f.disagreements.is_empty() && !f.source.starts_with("--"))
+        .map(|f| {
+            format!(
+                "{}.{}: using {} from {}, but {}",
+                f.object,
+                f.field,
+                f.value,
+                f.source,
+                f.disagreements.join("; ")
+            )
+        })
+        .collect()
 }
 
 /// ktest prints its framing both into the log and on stdout (into
@@ -53,7 +89,7 @@ pub struct Merged {
 pub fn promote_output_log_framing(facts: &mut Facts) {
     let log_has_framing = facts.has(keys::KTEST_RUNS);
     let promoted: Vec<kcidb_harvest_parsers::Fact> = facts
-        .items
+        .items()
         .iter()
         .filter_map(|f| {
             let rest = f.key.strip_prefix(keys::OUTPUT_KTEST_PREFIX)?;
@@ -66,7 +102,9 @@ pub fn promote_output_log_framing(facts: &mut Facts) {
             })
         })
         .collect();
-    facts.items.extend(promoted);
+    for f in promoted {
+        facts.add(f);
+    }
 }
 
 /// Whether a run reached its end (inputs-reference §8 "is this run finished?").
@@ -364,10 +402,13 @@ static STABLE_BRANCH_RE: LazyLock<Regex> =
 static STABLE_DIR_RE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^stable_test_(\d+\.\d+)_").expect("dir pattern compiles"));
 
+/// A commit hash: 40 lower-case hex digits, not all zeros (git's "no
+/// commit", as in a clone's reflog entry).
 fn is_sha1(s: &str) -> bool {
     s.len() == 40
         && s.bytes()
             .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        && !s.bytes().all(|b| b == b'0')
 }
 
 /// Whole seconds as an integer, else a float (never NaN).
@@ -486,7 +527,7 @@ pub fn merge(facts: &Facts, ctx: &MergeContext<'_>) -> Merged {
 
     // ---- base commit ----
     let valid_sha = |c: Option<Cand<String>>| c.filter(|c| is_sha1(&c.value));
-    let patches_applied_in_git = facts.all(keys::GIT_QUILTIMPORT).count();
+    let patches_applied_in_git = facts.count(keys::GIT_QUILTIMPORT) as usize;
     let head_is_base = patches_applied_in_git == 0
         && !facts.has(keys::QUILTIMPORT_APPLIED)
         && facts.str(keys::RUN_APPLY_METHOD).map(|(m, _)| m) != Some("git-pull");
@@ -550,7 +591,7 @@ pub fn merge(facts: &Facts, ctx: &MergeContext<'_>) -> Merged {
     );
 
     // applied patches: git reflog, else output_log's quiltimport lines
-    let applied_output = facts.all(keys::QUILTIMPORT_APPLIED).count();
+    let applied_output = facts.count(keys::QUILTIMPORT_APPLIED) as usize;
     let quilt_applied = facts
         .last(keys::QUEUE_QUILT_APPLIED)
         .and_then(|f| f.value.as_array().map(|a| a.len()));
@@ -1133,6 +1174,7 @@ pub fn merge(facts: &Facts, ctx: &MergeContext<'_>) -> Merged {
             builds: vec![build],
             ..Default::default()
         },
+        warnings: identity_warnings(&t.sources),
         sources: t.sources,
         commit_known: commit_known && !patchset_unknown,
         version_label,

@@ -691,7 +691,9 @@ fn a_gzip_source_is_uploaded_as_is() {
     };
     let p = h.dir.join("linux/log.gz");
     std::fs::write(&p, &gz).expect("write");
-    h.artifacts[0].path = p;
+    h.artifacts[0].file = kcidb_harvest_parsers::Input::new(&h.dir)
+        .file("linux/log.gz")
+        .expect("inside");
     delivered_id(&one(run(w.deliverer(&w.settings()), vec![h.clone()])));
     assert_eq!(
         w.storage.files()[&format!("{ORIGIN}/{}/build.log.gz", local(&h))],

@@ -50,7 +50,7 @@ fn main() {
             "{mode}: {:.3} s, {} lines, {} facts",
             t.elapsed().as_secs_f64(),
             lineno - 1,
-            facts.items.len()
+            facts.items().len()
         );
     }
 }

@@ -363,7 +363,7 @@ mod tests {
     fn facts_of(m: EndMarkers) -> Vec<(String, serde_json::Value, Option<u64>)> {
         let mut f = Facts::new();
         m.emit("log", &mut f);
-        f.items
+        f.into_items()
             .into_iter()
             .map(|x| (x.key, x.value, x.loc.line))
             .collect()

@@ -68,6 +68,12 @@ pub fn parse_commit(text: &str) -> Result<(u64, String), (Option<u64>, String)> 
             ));
         }
         match normalize_sha1(line) {
+            Some(sha) if sha.bytes().all(|b| b == b'0') => {
+                return Err((
+                    Some(lineno),
+                    "a hash of all zeros is not a commit".to_string(),
+                ))
+            }
             Some(sha) => found = Some((lineno, sha)),
             None => {
                 return Err((
@@ -195,7 +201,7 @@ mod tests {
         CommitTxt
             .parse(&input, &mut facts)
             .expect("no file is fine");
-        assert!(facts.items.is_empty());
+        assert!(facts.items().is_empty());
     }
 
     #[test]

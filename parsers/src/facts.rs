@@ -54,11 +54,78 @@ pub struct Note {
     pub message: String,
 }
 
+/// At most this many facts (and [`MAX_BYTES_PER_KEY`] of values) are kept
+/// per key: the first ones and, in the last slot, always the latest. A
+/// hostile log with a million marker lines costs the same memory as one
+/// with a few. (A stable queue of a few thousand patches still has every
+/// applied patch kept.)
+pub const MAX_FACTS_PER_KEY: usize = 8192;
+/// Bytes of values kept per key (see [`MAX_FACTS_PER_KEY`]).
+pub const MAX_BYTES_PER_KEY: usize = 1 << 20;
+/// Bytes of values kept in all: past it, keys already seen keep only their
+/// latest value in their last slot, and new keys are dropped.
+pub const MAX_TOTAL_BYTES: usize = 16 << 20;
+/// At most this many distinct keys (dynamic keys come from ktest's options
+/// dump); facts under further keys are dropped with one note.
+pub const MAX_KEYS: usize = 4096;
+/// At most this many notes (and as many warnings) are kept; the rest are
+/// counted in a last note.
+pub const MAX_NOTES: usize = 256;
+
+/// How many facts a key has had, and where its last kept one is.
+#[derive(Debug, Clone, Copy)]
+struct KeyCount {
+    seen: u64,
+    kept: usize,
+    bytes: usize,
+    last_index: usize,
+}
+
+/// About how many bytes a value holds (strings and nodes).
+fn value_size(v: &Value) -> usize {
+    match v {
+        Value::String(s) => 24 + s.len(),
+        Value::Array(a) => 24 + a.iter().map(value_size).sum::<usize>(),
+        Value::Object(m) => {
+            24 + m
+                .iter()
+                .map(|(k, v)| 24 + k.len() + value_size(v))
+                .sum::<usize>()
+        }
+        _ => 24,
+    }
+}
+
+impl std::fmt::Display for Note {
+    /// `file:line: message`, or the message alone when it names no file.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.loc.file.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "{}: {}", self.loc, self.message)
+        }
+    }
+}
+
 /// Everything the parsers of one directory produced.
+///
+/// Memory is bounded whatever the input: per key the first
+/// [`MAX_FACTS_PER_KEY`] facts are kept, the last slot always holding the
+/// latest ([`Facts::first`] and [`Facts::last`] stay exact), and
+/// [`Facts::count`] gives the real number seen.
 #[derive(Debug, Default)]
 pub struct Facts {
-    pub items: Vec<Fact>,
+    items: Vec<Fact>,
+    counts: std::collections::HashMap<String, KeyCount>,
+    total_bytes: usize,
+    dropped_keys: u64,
     pub notes: Vec<Note>,
+    dropped_notes: u64,
+    /// Oddities that change what is reported (a fallback to another source,
+    /// a refused link, a value that did not parse): printed as warnings on
+    /// stderr and listed by `explain`, unlike [`Facts::notes`] (`-v` only).
+    pub warnings: Vec<Note>,
+    dropped_warnings: u64,
     /// The diagnostics of the primary build log, with the file it came from.
     pub diag: Option<(String, DiagReport)>,
 }
@@ -76,19 +143,110 @@ impl Facts {
         file: &str,
         line: Option<u64>,
     ) {
-        self.items.push(Fact {
+        self.add(Fact {
             key: key.into(),
             value: value.into(),
             loc: Loc::new(file, line),
         });
     }
 
+    /// Record a fact already built (bounded like [`Facts::push`]).
+    pub fn add(&mut self, fact: Fact) {
+        let next = self.items.len();
+        let size = value_size(&fact.value) + fact.loc.file.len();
+        if let Some(c) = self.counts.get_mut(&fact.key) {
+            c.seen += 1;
+            if c.kept < MAX_FACTS_PER_KEY
+                && c.bytes + size <= MAX_BYTES_PER_KEY
+                && self.total_bytes + size <= MAX_TOTAL_BYTES
+            {
+                c.kept += 1;
+                c.bytes += size;
+                c.last_index = next;
+                self.total_bytes += size;
+                self.items.push(fact);
+            } else if let Some(slot) = self.items.get_mut(c.last_index) {
+                // the last slot always holds the latest
+                *slot = fact;
+            }
+            return;
+        }
+        if self.counts.len() >= MAX_KEYS || self.total_bytes + size > MAX_TOTAL_BYTES {
+            self.dropped_keys += 1;
+            return;
+        }
+        self.total_bytes += size;
+        self.counts.insert(
+            fact.key.clone(),
+            KeyCount {
+                seen: 1,
+                kept: 1,
+                bytes: size,
+                last_index: next,
+            },
+        );
+        self.items.push(fact);
+    }
+
+    /// Every kept fact, in the order they were first recorded.
+    pub fn items(&self) -> &[Fact] {
+        &self.items
+    }
+
+    /// The kept facts, by value (to move them into another [`Facts`]).
+    pub fn into_items(self) -> Vec<Fact> {
+        self.items
+    }
+
+    /// How many facts with this key were recorded (kept or not).
+    pub fn count(&self, key: &str) -> u64 {
+        self.counts.get(key).map_or(0, |c| c.seen)
+    }
+
     /// Record a non-fatal oddity.
     pub fn note(&mut self, file: &str, line: Option<u64>, message: impl Into<String>) {
-        self.notes.push(Note {
+        if self.notes.len() < MAX_NOTES {
+            self.notes.push(Note {
+                loc: Loc::new(file, line),
+                message: message.into(),
+            });
+        } else {
+            self.dropped_notes += 1;
+        }
+    }
+
+    /// Record an oddity that changes what is reported (see [`Facts::warnings`]).
+    pub fn warn(&mut self, file: &str, line: Option<u64>, message: impl Into<String>) {
+        let note = Note {
             loc: Loc::new(file, line),
             message: message.into(),
-        });
+        };
+        if self.warnings.contains(&note) {
+            return;
+        }
+        if self.warnings.len() < MAX_NOTES {
+            self.warnings.push(note);
+        } else {
+            self.dropped_warnings += 1;
+        }
+    }
+
+    /// Notes about what the bounds dropped (none for ordinary inputs).
+    pub fn bound_notes(&self) -> Vec<String> {
+        let mut v = Vec::new();
+        if self.dropped_keys > 0 {
+            v.push(format!(
+                "{} facts under new keys were dropped (more than {MAX_KEYS} keys or {MAX_TOTAL_BYTES} bytes of values)",
+                self.dropped_keys
+            ));
+        }
+        if self.dropped_notes > 0 {
+            v.push(format!("{} more notes not kept", self.dropped_notes));
+        }
+        if self.dropped_warnings > 0 {
+            v.push(format!("{} more warnings not kept", self.dropped_warnings));
+        }
+        v
     }
 
     /// Every fact with this key, in the order they were found.
@@ -134,10 +292,23 @@ impl Facts {
             .and_then(|f| f.value.as_bool().map(|v| (v, &f.loc)))
     }
 
-    /// Move all facts and notes of `other` into `self`.
+    /// Move all facts, notes and warnings of `other` into `self`.
     pub fn extend(&mut self, other: Facts) {
-        self.items.extend(other.items);
-        self.notes.extend(other.notes);
+        for f in other.items {
+            self.add(f);
+        }
+        for (key, c) in other.counts {
+            let unkept = c.seen - c.kept as u64;
+            if let Some(mine) = self.counts.get_mut(&key) {
+                mine.seen += unkept;
+            }
+        }
+        for n in other.notes {
+            self.note(&n.loc.file, n.loc.line, n.message);
+        }
+        for w in other.warnings {
+            self.warn(&w.loc.file, w.loc.line, w.message);
+        }
         if other.diag.is_some() {
             self.diag = other.diag;
         }

@@ -58,8 +58,8 @@ impl Parser for GitMeta {
             return Ok(());
         };
         let gd = gd.trim_end_matches('/');
-        if !input.path(gd).is_dir() {
-            if input.path(gd).is_file() {
+        if !input.is_dir(gd) {
+            if input.is_file(gd) {
                 facts.note(
                     gd,
                     None,
@@ -240,7 +240,7 @@ impl Repo {
                 return Ok(None);
             }
             let rel = format!("{}/{name}", self.git_dir);
-            if input.path(&rel).is_dir() {
+            if input.is_dir(&rel) {
                 return Ok(None);
             }
             if let Some((file, text)) = read(input, &rel, SMALL_LIMIT)? {

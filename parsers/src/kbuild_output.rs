@@ -276,7 +276,7 @@ mod tests {
         let mut facts = Facts::new();
         sink.emit(".config", &mut facts);
         facts
-            .items
+            .into_items()
             .into_iter()
             .map(|f| (f.key, f.value, f.loc.line))
             .collect()
@@ -338,7 +338,7 @@ mod tests {
         scan(".config", &b"hello\n"[..], &mut [&mut sink]).expect("scan");
         let mut facts = Facts::new();
         sink.emit(".config", &mut facts);
-        assert!(facts.items.is_empty());
+        assert!(facts.items().is_empty());
         assert_eq!(facts.notes.len(), 1);
     }
 
@@ -378,7 +378,7 @@ mod tests {
         for case in std::fs::read_dir(&root).expect("fixtures").flatten() {
             let mut facts = Facts::new();
             let _ = KbuildOutput.parse(&crate::testutil::fixture_input(&case.path()), &mut facts);
-            let dump = serde_json::to_string(&facts.items).expect("json");
+            let dump = serde_json::to_string(facts.items()).expect("json");
             assert!(
                 !dump.contains("\"root\"") && !dump.contains("\"vm\""),
                 "{dump}"

@@ -290,13 +290,13 @@ MAKE_CMD = KBUILD_BUILD_TIMESTAMP='' make CC=\"ccache gcc-15\"\n";
             get(&f, "MAKE_CMD"),
             Some("KBUILD_BUILD_TIMESTAMP='' make CC=\"ccache gcc-15\"")
         );
-        assert_eq!(f.items.len(), 11);
+        assert_eq!(f.items().len(), 11);
         assert!(f.notes.is_empty(), "{:?}", f.notes);
         let loc = f.last("ktest_conf.TMP_DIR").map(|x| x.loc.to_string());
         assert_eq!(loc.as_deref(), Some("ktest.conf:12"));
         // TEST_START options come after the defaults so that they win.
         assert_eq!(
-            f.items.last().map(|x| x.key.as_str()),
+            f.items().last().map(|x| x.key.as_str()),
             Some("ktest_conf.TEST_TYPE")
         );
     }

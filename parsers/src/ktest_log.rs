@@ -42,6 +42,13 @@ const MAX_COMMAND: usize = 8 * 1024;
 const MAX_TEXT: usize = 4 * 1024;
 /// Continuation lines kept for a multi-line `Failed:` reason.
 const MAX_REASON_LINES: u8 = 8;
+/// Events of one run kept before they are compacted (see [`Run::compact`]).
+const MAX_EVENTS: usize = 2048;
+/// Events of one kind (a fact key, steps, failed banners) that survive a
+/// compaction: the first ones, plus the last (and the build step).
+const KEEP_PER_KIND: usize = 128;
+/// Options-dump lines kept per run (a real dump has a few hundred).
+const MAX_OPTIONS: usize = 4096;
 
 /// Result of a ktest command step.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -110,6 +117,8 @@ struct Run {
     /// Index into `events` of a failed banner still collecting its reason.
     failed_open: Option<(usize, u8)>,
     notes: Vec<(u64, String)>,
+    /// Events were compacted once (noted once).
+    compacted: bool,
 }
 
 /// Line sink that recognises ktest framing; [`Framing::into_facts`] gives
@@ -367,7 +376,15 @@ impl Run {
             {
                 return;
             } else if let Some(opt) = parse_option(line, n) {
-                self.options.push(opt);
+                if self.options.len() < MAX_OPTIONS {
+                    self.options.push(opt);
+                } else if self.options.len() == MAX_OPTIONS {
+                    self.note(
+                        n,
+                        format!("more than {MAX_OPTIONS} option lines: the rest are ignored"),
+                    );
+                    self.options.push(opt);
+                }
                 return;
             } else {
                 self.in_options = false;
@@ -481,6 +498,9 @@ impl Run {
         if is_blank(cmd) {
             return;
         }
+        if self.events.len() >= MAX_EVENTS {
+            self.compact();
+        }
         let idx = self.steps.len();
         self.steps.push(Step {
             command: text(cmd, MAX_COMMAND),
@@ -568,7 +588,7 @@ impl Run {
         }
         if let Some(reason) = after.strip_prefix(b" Failed:") {
             self.close_unrecognised(n);
-            self.events.push(Event::FailedBanner {
+            self.push_event(Event::FailedBanner {
                 line: n,
                 reason: text(trim(reason), MAX_TEXT),
             });
@@ -579,7 +599,7 @@ impl Run {
     }
 
     fn fact(&mut self, key: &str, value: impl Into<Value>, n: u64) {
-        self.events.push(Event::Fact(Fact {
+        self.push_event(Event::Fact(Fact {
             key: key.to_string(),
             value: value.into(),
             loc: Loc::new(String::new(), Some(n)),
@@ -587,7 +607,105 @@ impl Run {
     }
 
     fn note(&mut self, n: u64, msg: impl Into<String>) {
-        self.notes.push((n, msg.into()));
+        if self.notes.len() < crate::facts::MAX_NOTES {
+            self.notes.push((n, msg.into()));
+        }
+    }
+
+    /// Record an event; past [`MAX_EVENTS`] the events are compacted first,
+    /// so a log of a million marker lines keeps constant state.
+    fn push_event(&mut self, ev: Event) {
+        if self.events.len() >= MAX_EVENTS {
+            self.compact();
+        }
+        self.events.push(ev);
+    }
+
+    /// Keep, per kind of event, the first [`KEEP_PER_KIND`] and the last;
+    /// of the steps also the one [`Run::build_step`] would choose and the
+    /// pending one. Facts keep their order, so `first`/`last` of every key
+    /// and the build step are what they would have been; only counts of
+    /// repeated markers past the limit are lost (and [`Facts`] caps those
+    /// anyway). Ordinary logs never get here.
+    fn compact(&mut self) {
+        use std::collections::HashMap;
+        let kind = |ev: &Event| -> String {
+            match ev {
+                Event::Fact(f) => f.key.clone(),
+                Event::Step(_) => "\0step".into(),
+                Event::FailedBanner { .. } => "\0banner".into(),
+            }
+        };
+        let mut total: HashMap<String, usize> = HashMap::new();
+        for ev in &self.events {
+            *total.entry(kind(ev)).or_default() += 1;
+        }
+        let build = self.build_step_index();
+        let last_build_like = self.steps.iter().rposition(|s| is_build_like(&s.command));
+        let failed_open = self.failed_open.map(|(i, _)| i);
+        let mut seen: HashMap<String, usize> = HashMap::new();
+        let mut keep = Vec::with_capacity(self.events.len());
+        for (i, ev) in self.events.iter().enumerate() {
+            let k = kind(ev);
+            let nth = seen.entry(k.clone()).or_default();
+            *nth += 1;
+            let special = match ev {
+                Event::Step(idx) => {
+                    Some(*idx) == build
+                        || Some(*idx) == last_build_like
+                        || Some(*idx) == self.pending
+                }
+                _ => Some(i) == failed_open,
+            };
+            keep.push(*nth <= KEEP_PER_KIND || *nth == total[&k] || special);
+        }
+        let dropped = keep.iter().filter(|k| !**k).count();
+        // rebuild events and steps, remapping step indices
+        let old_events = std::mem::take(&mut self.events);
+        let old_steps = std::mem::take(&mut self.steps);
+        let mut remap: HashMap<usize, usize> = HashMap::new();
+        let mut steps: Vec<Option<Step>> = old_steps.into_iter().map(Some).collect();
+        let mut new_open = None;
+        for (i, (ev, k)) in old_events.into_iter().zip(keep).enumerate() {
+            if !k {
+                continue;
+            }
+            if Some(i) == failed_open {
+                new_open = Some(self.events.len());
+            }
+            match ev {
+                Event::Step(idx) => {
+                    if let Some(step) = steps.get_mut(idx).and_then(Option::take) {
+                        remap.insert(idx, self.steps.len());
+                        self.events.push(Event::Step(self.steps.len()));
+                        self.steps.push(step);
+                    }
+                }
+                other => self.events.push(other),
+            }
+        }
+        self.pending = self.pending.and_then(|p| remap.get(&p).copied());
+        self.failed_open = match (self.failed_open, new_open) {
+            (Some((_, extra)), Some(i)) => Some((i, extra)),
+            _ => None,
+        };
+        if dropped > 0 && !self.compacted {
+            self.compacted = true;
+            self.note(
+                self.events
+                    .iter()
+                    .rev()
+                    .find_map(|e| match e {
+                        Event::Fact(f) => f.loc.line,
+                        Event::FailedBanner { line, .. } => Some(*line),
+                        Event::Step(i) => self.steps.get(*i).map(|s| s.line),
+                    })
+                    .unwrap_or(self.start_line),
+                format!(
+                    "more than {KEEP_PER_KIND} repeated ktest markers of one kind: only the first ones and the last are kept"
+                ),
+            );
+        }
     }
 
     /// Emit the facts of this (last) run.
@@ -622,7 +740,7 @@ impl Run {
             match ev {
                 Event::Fact(mut f) => {
                     f.loc.file = file.to_string();
-                    facts.items.push(f);
+                    facts.add(f);
                 }
                 Event::Step(idx) => {
                     if let Some(step) = self.steps.get(idx) {
@@ -684,15 +802,19 @@ impl Run {
     /// `<MAKE_CMD> O=<OUTPUT_DIR> <BUILD_OPTIONS>` (from the options dump),
     /// else the last `make` step that is not mrproper/clean/a config target.
     fn build_step(&self) -> Option<&Step> {
+        self.build_step_index().and_then(|i| self.steps.get(i))
+    }
+
+    fn build_step_index(&self) -> Option<usize> {
         if let (Some(make), Some(out)) = (self.opt("MAKE_CMD"), self.opt("OUTPUT_DIR")) {
             let opts = self.opt("BUILD_OPTIONS").unwrap_or("");
             let want = format!("{make} O={out} {opts}");
             let want = want.trim();
-            if let Some(s) = self.steps.iter().rev().find(|s| s.command.trim() == want) {
-                return Some(s);
+            if let Some(i) = self.steps.iter().rposition(|s| s.command.trim() == want) {
+                return Some(i);
             }
         }
-        self.steps.iter().rev().find(|s| is_build_like(&s.command))
+        self.steps.iter().rposition(|s| is_build_like(&s.command))
     }
 }
 
@@ -1338,13 +1460,13 @@ make -C tools/foo ... [1 second] SUCCESS\n"
     fn no_ktest_framing_in_a_plain_build_log() {
         let f = run("  CC foo.o\nmake ... x\nKTEST RESULT: TEST 1 SUCCESS!!!!\n  LD vmlinux\n\n");
         assert!(!f.has(keys::KTEST_RUNS));
-        assert_eq!(f.items.len(), 1, "{:?}", f.items);
+        assert_eq!(f.items().len(), 1, "{:?}", f.items());
         assert_eq!(
             f.str(keys::KTEST_LAST_LINE).map(|x| x.0),
             Some("  LD vmlinux")
         );
         let f = run("");
-        assert!(f.items.is_empty());
+        assert!(f.items().is_empty());
     }
 
     #[test]

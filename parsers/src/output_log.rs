@@ -34,6 +34,9 @@ use crate::{Facts, Input, ParseError, Parser};
 const MAX_TEXT: usize = 4 * 1024;
 /// Lines of a die message kept.
 const MAX_DIE_LINES: usize = 20;
+/// Tar members and failed patch names tracked at most (a stable queue has a
+/// few hundred; a hostile listing must not grow memory without bound).
+const MAX_TRACKED: usize = 16 * 1024;
 
 /// test_stable_ssh output_log: KTEST_RUN, Took N seconds, Warnings/Errors, quiltimport lines and failures
 pub struct OutputLog;
@@ -77,7 +80,8 @@ struct ScriptRun {
     seen_update: bool,
     seen_starting: bool,
     phase: Phase,
-    facts: Vec<(&'static str, Value, u64)>,
+    /// Bounded like every [`Facts`]; locations get the file name at [`ScriptRun::emit`].
+    facts: Facts,
     /// Tar members without the leading `./` (directories and `series` excluded).
     members: HashSet<String>,
     listing: bool,
@@ -101,7 +105,7 @@ impl ScriptRun {
             seen_update: false,
             seen_starting: false,
             phase: Phase::Start,
-            facts: Vec::new(),
+            facts: Facts::new(),
             members: HashSet::new(),
             listing: false,
             patching: false,
@@ -117,15 +121,17 @@ impl ScriptRun {
         !self.seen_update
             && !self.seen_starting
             && self.phase == Phase::Start
-            && self.facts.is_empty()
+            && self.facts.items().is_empty()
     }
 
     fn push(&mut self, key: &'static str, value: impl Into<Value>, n: u64) {
-        self.facts.push((key, value.into(), n));
+        self.facts.push(key, value, "", Some(n));
     }
 
     fn note(&mut self, n: u64, msg: impl Into<String>) {
-        self.notes.push((n, msg.into()));
+        if self.notes.len() < crate::facts::MAX_NOTES {
+            self.notes.push((n, msg.into()));
+        }
     }
 
     fn line(&mut self, n: u64, line: &[u8], t: &[u8]) {
@@ -241,7 +247,11 @@ impl ScriptRun {
             self.listing = true;
             self.patching = true;
             let name = text(t.get(2..).unwrap_or_default(), MAX_TEXT);
-            if !name.is_empty() && !name.ends_with('/') && name != "series" {
+            if !name.is_empty()
+                && !name.ends_with('/')
+                && name != "series"
+                && self.members.len() < MAX_TRACKED
+            {
                 self.members.insert(name);
             }
             return;
@@ -314,7 +324,9 @@ impl ScriptRun {
 
     fn patch_failed(&mut self, name: String, n: u64) {
         if !self.failed.contains(&name) {
-            self.failed.push(name.clone());
+            if self.failed.len() < MAX_TRACKED {
+                self.failed.push(name.clone());
+            }
             self.push(keys::PATCH_FAILED, name, n);
         }
     }
@@ -345,21 +357,22 @@ impl ScriptRun {
 
     fn emit(mut self, file: &str, facts: &mut Facts) {
         self.finish();
-        for (key, value, n) in self.facts {
-            facts.push(key, value, file, Some(n));
+        for mut fact in self.facts.into_items() {
+            fact.loc.file = file.to_string();
+            facts.add(fact);
         }
         if let Some(framing) = self.framing {
-            let f = framing.into_facts();
-            for mut fact in f.items {
+            let mut f = framing.into_facts();
+            let notes = std::mem::take(&mut f.notes);
+            for mut fact in f.into_items() {
                 if let Some(rest) = fact.key.strip_prefix("ktest.") {
                     fact.key = format!("{}{rest}", keys::OUTPUT_KTEST_PREFIX);
                 }
                 fact.loc.file = file.to_string();
-                facts.items.push(fact);
+                facts.add(fact);
             }
-            for mut note in f.notes {
-                note.loc.file = file.to_string();
-                facts.notes.push(note);
+            for note in notes {
+                facts.note(file, note.loc.line, note.message);
             }
         }
         for (n, msg) in self.notes {
@@ -730,7 +743,7 @@ Caught Sig Int, test interrupted: Interrupted system call\nKTEST_RUN = 4\n");
         OutputLog
             .parse(&Input::new(&dir), &mut f)
             .expect("missing output_log is fine");
-        assert!(f.items.is_empty());
+        assert!(f.items().is_empty());
     }
 
     proptest::proptest! {

@@ -38,7 +38,6 @@
 //! [`keys::QUEUE_PATCHSET_HASH`].
 
 use std::collections::HashMap;
-use std::fs::File;
 use std::io::{self, Read};
 
 use sha2::{Digest, Sha256};
@@ -133,7 +132,7 @@ impl Parser for Queue {
             emit(&q, facts);
             return Ok(());
         }
-        if input.path(PATCH_DIR).is_dir() {
+        if input.is_dir(PATCH_DIR) {
             facts.note(
                 PATCH_DIR,
                 None,
@@ -143,7 +142,7 @@ impl Parser for Queue {
         // The queue is unpacked into the clone right after `git clone`, so a
         // clone without it had no queue. Without the clone (a partial copy
         // of the directory) the queue is unknown, not empty.
-        match input.git_dir.as_deref().filter(|g| input.path(g).is_dir()) {
+        match input.git_dir.as_deref().filter(|g| input.is_dir(g)) {
             Some(_) => {
                 facts.push(
                     keys::QUEUE_SERIES,
@@ -266,9 +265,9 @@ pub fn from_patch_dir(input: &Input) -> Result<QueueInfo, ParseError> {
     let mut sums = Vec::with_capacity(entries.len());
     for (line, name) in entries {
         let rel = format!("{PATCH_DIR}/{name}");
-        let plain = input.path(&rel);
-        let sum = if plain.is_file() {
-            let f = File::open(&plain).map_err(|e| ParseError::io(&rel, e))?;
+        let sum = if let Some(plain) = input.file(&rel).filter(|f| f.name() == rel) {
+            // as it is on disk, even if it is gzip data (the hash is of the bytes)
+            let f = plain.open().map_err(|e| ParseError::io(&rel, e))?;
             sha256_reader(f).map_err(|e| ParseError::io(&rel, e))?
         } else if input.exists(&rel) {
             let Some(o) = input.open(&rel)? else {
@@ -434,7 +433,7 @@ mod tests {
     #[test]
     fn section_9_test_vector_series_and_glob_order() {
         let path = fixtures_root().join("queue/test-vector-tarball/stable_queue.tar.gz");
-        let f = File::open(&path).expect("test vector fixture");
+        let f = std::fs::File::open(&path).expect("test vector fixture");
         let q = read_tar_queue(TARBALL, maybe_gunzip(f).expect("gunzip")).expect("queue");
         assert_eq!(
             q.series,

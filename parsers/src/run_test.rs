@@ -638,7 +638,7 @@ mutt -s \"${SUBJECT}\" -a linux/log -- gregkh@kernel.org < output_log\n");
         assert_eq!(get(&f, keys::RUN_CLONE_BRANCH), Some("linux-${V}.y"));
         assert_eq!(f.notes.len(), 2);
         let f = parse("# git clone --branch nope /x linux\n  #git quiltimport\n");
-        assert!(f.items.is_empty());
+        assert!(f.items().is_empty());
     }
 
     #[test]

@@ -38,10 +38,14 @@ pub fn fixture_input(dir: &Path) -> Input {
 
 /// Facts as comparable JSON.
 pub fn facts_json(facts: &Facts) -> Value {
-    json!({
-        "facts": facts.items,
+    let mut v = json!({
+        "facts": facts.items(),
         "notes": facts.notes,
-    })
+    });
+    if !facts.warnings.is_empty() {
+        v["warnings"] = json!(facts.warnings);
+    }
+    v
 }
 
 /// Run `parser` on every fixture case of its id and compare with

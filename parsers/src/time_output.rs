@@ -423,7 +423,7 @@ mod tests {
 
     fn summary(text: &str) -> Vec<(String, serde_json::Value)> {
         run(text)
-            .items
+            .into_items()
             .into_iter()
             .map(|f| (f.key, f.value))
             .collect()
@@ -515,7 +515,7 @@ mod tests {
         let text = "Command exited with non-zero status 255\n\tCommand being timed: \"../ktest.pl ../ktest.conf\"\n\tUser time (seconds): 32.07\n\tElapsed (wall clock) time (h:mm:ss or m:ss): 0:22.72\n\tMaximum resident set size (kbytes): 80088\n\tExit status: 255\n";
         let f = run(text);
         assert_eq!(
-            f.items
+            f.items()
                 .iter()
                 .map(|f| (f.key.as_str(), f.value.clone(), f.loc.line))
                 .collect::<Vec<_>>(),
@@ -568,10 +568,10 @@ mod tests {
     #[test]
     fn nothing_recognised_is_a_note() {
         let f = run("0.308\n");
-        assert!(f.items.is_empty());
+        assert!(f.items().is_empty());
         assert_eq!(f.notes.len(), 1);
         let f = run("\tCommand being timed: \"x\"\n\tExit status: 0\n");
-        assert!(f.items.is_empty());
+        assert!(f.items().is_empty());
         assert_eq!(f.notes.len(), 2);
     }
 

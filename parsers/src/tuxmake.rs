@@ -42,10 +42,28 @@ fn s<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
         .filter(|s| !s.is_empty())
 }
 
-fn n(v: &Value, path: &[&str]) -> Option<f64> {
-    path.iter()
-        .try_fold(v, |v, k| v.get(k))
-        .and_then(|v| v.as_f64())
+/// A number at `path`: `Ok(None)` when absent (or null), `Err` with what
+/// was found when it is there but not a finite number (a numeric string
+/// is accepted): such a value is omitted with a warning, never taken as 0.
+fn n(v: &Value, path: &[&str]) -> Result<Option<f64>, String> {
+    match path.iter().try_fold(v, |v, k| v.get(k)) {
+        None | Some(Value::Null) => Ok(None),
+        Some(x) => number(x).map(Some),
+    }
+}
+
+fn number(x: &Value) -> Result<f64, String> {
+    let got = match x {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse::<f64>().ok(),
+        _ => None,
+    };
+    got.filter(|f| f.is_finite()).ok_or_else(|| {
+        format!(
+            "`{}` is not a number",
+            crate::commit_txt::shorten(&x.to_string())
+        )
+    })
 }
 
 /// Pull the facts out of a parsed metadata.json.
@@ -87,19 +105,36 @@ pub fn extract(v: &Value, name: &str, facts: &mut Facts) {
         ("warnings", ["results", "warnings"]),
         ("errors", ["results", "errors"]),
     ] {
-        if let Some(x) = n(v, &path) {
-            facts.push(format!("{p}{key}"), x as i64, name, None);
+        match n(v, &path) {
+            Ok(Some(x)) => facts.push(format!("{p}{key}"), x as i64, name, None),
+            Ok(None) => {}
+            Err(e) => facts.warn(name, None, format!("{}: {e}; omitted", path.join("."))),
         }
     }
     // total build duration: results.duration.build, else the sum of phases
-    let dur = n(v, &["results", "duration", "build"]).or_else(|| {
-        v.get("results")
+    // (only when every phase is a number: a partial sum is no duration)
+    let dur = match n(v, &["results", "duration", "build"]) {
+        Ok(Some(d)) => Ok(Some(d)),
+        Err(e) => Err(format!("results.duration.build: {e}")),
+        Ok(None) => match v
+            .get("results")
             .and_then(|r| r.get("duration"))
             .and_then(|d| d.as_object())
-            .map(|o| o.values().filter_map(|x| x.as_f64()).sum())
-    });
-    if let Some(d) = dur.filter(|d| d.is_finite() && *d >= 0.0) {
-        facts.push(format!("{p}duration"), d, name, None);
+            .filter(|o| !o.is_empty())
+        {
+            None => Ok(None),
+            Some(o) => o
+                .iter()
+                .map(|(k, x)| number(x).map_err(|e| format!("results.duration.{k}: {e}")))
+                .sum::<Result<f64, String>>()
+                .map(Some),
+        },
+    };
+    match dur {
+        Ok(Some(d)) if d >= 0.0 => facts.push(format!("{p}duration"), d, name, None),
+        Ok(Some(d)) => facts.warn(name, None, format!("negative duration {d}; omitted")),
+        Ok(None) => {}
+        Err(e) => facts.warn(name, None, format!("{e}; the duration is omitted")),
     }
 }
 
@@ -141,6 +176,6 @@ mod tests {
             "m",
             &mut f,
         );
-        assert!(f.items.is_empty());
+        assert!(f.items().is_empty());
     }
 }

@@ -23,7 +23,7 @@ type Out = (Vec<Fact>, Vec<Note>);
 
 fn out(f: Framing) -> Out {
     let facts = f.into_facts();
-    (facts.items, facts.notes)
+    (facts.items().to_vec(), facts.notes)
 }
 
 /// Reference: every line through `LineSink::line` (a trailing piece without

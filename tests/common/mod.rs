@@ -112,6 +112,8 @@ pub fn harvested(
         }],
         ..Default::default()
     };
+    let gate = kcidb_harvest_parsers::Input::new(&dir);
+    let file = |rel: &str| gate.file(rel).expect("fixture file inside the directory");
     Harvested {
         dir: dir.clone(),
         layout: "test_stable_ssh",
@@ -119,19 +121,19 @@ pub fn harvested(
         artifacts: vec![
             Artifact {
                 kind: ArtifactKind::BuildLog,
-                path: dir.join("linux/log"),
+                file: file("linux/log"),
                 upload_name: "build.log.gz".into(),
                 resource_name: "build_log".into(),
             },
             Artifact {
                 kind: ArtifactKind::OutputLog,
-                path: dir.join("output_log"),
+                file: file("output_log"),
                 upload_name: "output_log.gz".into(),
                 resource_name: "output_log".into(),
             },
             Artifact {
                 kind: ArtifactKind::Config,
-                path: dir.join("linux/.config"),
+                file: file("linux/.config"),
                 upload_name: "config.gz".into(),
                 resource_name: "config".into(),
             },
