@@ -154,14 +154,15 @@ pub fn print_dir(format: Format, r: &DirResult, extra: Option<serde_json::Value>
             let status = h.report.builds[0].status.map(|s| s.as_str()).unwrap_or("?");
             output::stderr_line(&format!(
                 "{}: {} -> {status} {}",
-                h.dir.display(),
-                h.line,
+                output::shown(&h.dir),
+                output::escape(&h.line),
                 h.build_id()
             ));
         }
         (Format::Human, DirResult::InProgress(d, why)) => output::stderr_line(&format!(
-            "{}: in progress, not submitted: {why}",
-            d.display()
+            "{}: in progress, not submitted: {}",
+            output::shown(d),
+            output::escape(why)
         )),
         (Format::Human, DirResult::Failed(_, e)) => output::error(e),
         (Format::Json, r) => {
@@ -238,19 +239,29 @@ pub fn explain(args: &ExplainArgs) -> i32 {
     let mut preface = String::new();
     if let Ok(Outcome::InProgress { reason, .. }) = harvest::harvest_dir(&args.dir, &live) {
         preface = format!(
-            "in progress: {reason}\n(a harvest would not submit it now; the fields below are as if it had finished)\n\n"
+            "in progress: {}\n(a harvest would not submit it now; the fields below are as if it had finished)\n\n",
+            output::escape(&reason)
         );
     }
     let (h, m) = match harvest::harvest_dir(&args.dir, &opts) {
         Ok(Outcome::Harvested(h, m)) => (h, m),
         Ok(Outcome::InProgress { dir, reason }) => {
             // not reached: explain harvests with assume_finished
-            output::stderr_line(&format!("{}: in progress: {reason}", dir.display()));
+            output::stderr_line(&format!(
+                "{}: in progress: {}",
+                output::shown(&dir),
+                output::escape(&reason)
+            ));
             return exit_code::OK;
         }
         Err(e) => {
             output::error(&e.to_string());
-            return exit_code::SOME_FAILED;
+            return match e {
+                harvest::HarvestError::NotFound(_) | harvest::HarvestError::NotDir(_) => {
+                    exit_code::USAGE
+                }
+                _ => exit_code::SOME_FAILED,
+            };
         }
     };
     if args.json {
@@ -258,6 +269,7 @@ pub fn explain(args: &ExplainArgs) -> i32 {
             "dir": h.dir.display().to_string(),
             "layout": h.layout,
             "status_reason": m.status_reason,
+            "warnings": h.warnings,
             "fields": m.sources,
             "report": h.report,
         });
@@ -267,12 +279,19 @@ pub fn explain(args: &ExplainArgs) -> i32 {
     let mut s = preface;
     s.push_str(&format!(
         "{}: layout {}\n{}\nstatus: {} ({})\n\n",
-        h.dir.display(),
+        output::shown(&h.dir),
         h.layout,
-        h.line,
+        output::escape(&h.line),
         m.status.as_str(),
-        m.status_reason
+        output::escape(&m.status_reason)
     ));
+    if !h.warnings.is_empty() {
+        s.push_str("warnings:\n");
+        for w in &h.warnings {
+            s.push_str(&format!("  {}\n", output::escape(w)));
+        }
+        s.push('\n');
+    }
     let width = m
         .sources
         .iter()
@@ -287,10 +306,11 @@ pub fn explain(args: &ExplainArgs) -> i32 {
         }
         s.push_str(&format!(
             "{name:<width$}  {value}\n{:<width$}    from {}\n",
-            "", f.source
+            "",
+            output::escape(&f.source)
         ));
         for d in &f.disagreements {
-            s.push_str(&format!("{:<width$}    but {d}\n", ""));
+            s.push_str(&format!("{:<width$}    but {}\n", "", output::escape(d)));
         }
     }
     output::stdout(&s);

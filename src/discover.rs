@@ -46,11 +46,22 @@ fn is_source_tree(dir: &Path) -> bool {
 pub fn discover(roots: &[PathBuf], opts: &DiscoverOptions) -> Result<Discovered, String> {
     let excludes = exclude_set(&opts.exclude)?;
     let mut out = Discovered::default();
+    // A root that is not there is a mistake on the command line, not a
+    // directory to skip: refuse before walking anything.
     for root in roots {
-        if !root.is_dir() {
-            out.skipped.push((root.clone(), "no such directory".into()));
-            continue;
+        match std::fs::metadata(root) {
+            Ok(m) if m.is_dir() => {}
+            Ok(_) => return Err(format!("`{}`: not a directory", root.display())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(format!("`{}`: no such directory", root.display()))
+            }
+            Err(e) => return Err(format!("`{}`: {e}", root.display())),
         }
+    }
+    for root in roots {
+        // The root may itself be a link (the user named it); links below it
+        // are followed only while they stay inside it.
+        let real_root = std::fs::canonicalize(root).unwrap_or_else(|_| root.clone());
         let mut walk = walkdir::WalkDir::new(root)
             .follow_links(true)
             .sort_by_file_name();
@@ -82,6 +93,29 @@ pub fn discover(roots: &[PathBuf], opts: &DiscoverOptions) -> Result<Discovered,
                 continue;
             }
             let path = entry.path();
+            if entry.path_is_symlink() {
+                match std::fs::canonicalize(path) {
+                    Ok(real) if real.starts_with(&real_root) => {}
+                    Ok(real) => {
+                        out.skipped.push((
+                            path.to_path_buf(),
+                            format!(
+                                "a link to `{}`, outside `{}`: not followed",
+                                real.display(),
+                                root.display()
+                            ),
+                        ));
+                        it.skip_current_dir();
+                        continue;
+                    }
+                    Err(e) => {
+                        out.skipped
+                            .push((path.to_path_buf(), format!("unreadable: {e}")));
+                        it.skip_current_dir();
+                        continue;
+                    }
+                }
+            }
             if excludes.is_match(path) {
                 out.skipped.push((path.to_path_buf(), "excluded".into()));
                 it.skip_current_dir();

@@ -47,6 +47,11 @@ pub struct Harvested {
     pub artifacts: Vec<Artifact>,
     /// `Build of 6.1 was good (W:25 E:0 640 seconds)`.
     pub line: String,
+    /// What changed a field or an id without refusing the directory (a
+    /// refused link, a fallback to another source, sources disagreeing on
+    /// an id field, a value that did not parse): printed on stderr and
+    /// listed by `explain`.
+    pub warnings: Vec<String>,
     /// False when the checkout's identity is not fully known: the base
     /// commit, or the patchset_hash of a queue that was applied (delivery
     /// refuses unless allowed).
@@ -290,12 +295,13 @@ pub fn harvest_dir(dir: &Path, opts: &HarvestOptions) -> Result<Outcome, Harvest
             resource_name: "config".into(),
         });
     }
-    for w in facts
+    let warnings: Vec<String> = facts
         .warnings
         .iter()
         .map(ToString::to_string)
         .chain(merged.warnings.iter().cloned())
-    {
+        .collect();
+    for w in &warnings {
         tracing::warn!("{}: {w}", dir.display());
     }
 
@@ -314,6 +320,7 @@ pub fn harvest_dir(dir: &Path, opts: &HarvestOptions) -> Result<Outcome, Harvest
             report: merged.report.clone(),
             artifacts,
             line,
+            warnings,
             commit_known: merged.commit_known,
             compressed: Vec::new(),
         }),

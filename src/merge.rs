@@ -1052,6 +1052,13 @@ pub fn merge(facts: &Facts, ctx: &MergeContext<'_>) -> Merged {
         };
         misc.insert("warnings_raw".into(), json!(w_raw));
         misc.insert("errors_raw".into(), json!(e_raw));
+        if d.nul_bytes > 0 {
+            misc.insert("log_nul_bytes".into(), json!(d.nul_bytes));
+        }
+        if d.distinct_untracked > 0 {
+            // the distinct counts are an upper bound (see DiagReport)
+            misc.insert("distinct_upper_bound".into(), json!(true));
+        }
         misc.insert("warnings_by_kind".into(), json!(d.warnings_by_kind));
         misc.insert("errors_by_kind".into(), json!(d.errors_by_kind));
         for (key, reported, raw) in [

@@ -66,10 +66,18 @@ impl Summary {
             s.push_str(&format!("  {k:<w$}  {v:>nw$}\n"));
         }
         for f in &self.failed {
-            s.push_str(&format!("  failed: {}: {}\n", f.dir.display(), f.reason));
+            s.push_str(&format!(
+                "  failed: {}: {}\n",
+                crate::output::shown(&f.dir),
+                crate::output::escape(&f.reason)
+            ));
         }
         for f in &self.skipped_paths {
-            s.push_str(&format!("  skipped: {}: {}\n", f.dir.display(), f.reason));
+            s.push_str(&format!(
+                "  skipped: {}: {}\n",
+                crate::output::shown(&f.dir),
+                crate::output::escape(&f.reason)
+            ));
         }
         if self.interrupted {
             s.push_str("  interrupted: the next run continues where this one stopped\n");

@@ -63,11 +63,51 @@ pub trait LineSink {
 pub struct ScanStats {
     pub bytes: u64,
     pub lines: u64,
+    /// NUL bytes dropped (ktest console logs can hold a few).
+    pub nul_bytes: u64,
+}
+
+/// How much of a log's head may be binary (NULs and control bytes other
+/// than tab, CR, LF, FF, BS and ESC) before the log is refused as not text.
+pub const MAX_BINARY_PERCENT: usize = 10;
+
+/// Bytes of the head judged by [`MAX_BINARY_PERCENT`].
+const HEAD: usize = 64 * 1024;
+
+/// `Some(reason)` when `head` is mostly binary.
+fn mostly_binary(head: &[u8]) -> Option<String> {
+    let binary = head
+        .iter()
+        .filter(|&&b| {
+            (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0c | 0x08 | 0x1b)) || b == 0x7f
+        })
+        .count();
+    (binary * 100 > head.len() * MAX_BINARY_PERCENT).then(|| {
+        format!(
+            "{}% of its first {} bytes are NULs or control bytes",
+            binary * 100 / head.len().max(1),
+            head.len()
+        )
+    })
+}
+
+/// Drop the NUL bytes of `chunk` in place; returns the new length.
+fn drop_nuls(chunk: &mut [u8]) -> usize {
+    let mut w = 0;
+    for r in 0..chunk.len() {
+        let b = chunk[r];
+        if b != 0 {
+            chunk[w] = b;
+            w += 1;
+        }
+    }
+    w
 }
 
 /// Read `r` to the end and feed every line to every sink. `name` is the
 /// file name used in errors. Fails on read errors (e.g. truncated gzip) and
-/// on binary content (NUL bytes in the first 64 KiB).
+/// on a mostly binary head (see [`MAX_BINARY_PERCENT`]); NUL bytes of a
+/// text log are dropped and counted ([`ScanStats::nul_bytes`]).
 pub fn scan(
     name: &str,
     mut r: impl Read,
@@ -86,18 +126,27 @@ pub fn scan(
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(ParseError::io(name, e)),
         };
-        let chunk = &buf[..n];
         if !checked_binary {
             checked_binary = true;
-            let head = &chunk[..chunk.len().min(64 * 1024)];
-            if let Some(pos) = memchr::memchr(0, head) {
+            if let Some(reason) = mostly_binary(&buf[..n.min(HEAD)]) {
                 return Err(ParseError::Binary {
                     file: name.to_string(),
-                    reason: format!("NUL byte at offset {pos}"),
+                    reason,
                 });
             }
         }
         stats.bytes += n as u64;
+        let n = if memchr::memchr(0, &buf[..n]).is_some() {
+            let kept = drop_nuls(&mut buf[..n]);
+            stats.nul_bytes += (n - kept) as u64;
+            kept
+        } else {
+            n
+        };
+        if n == 0 {
+            continue;
+        }
+        let chunk = &buf[..n];
         let (Some(first_nl), Some(last_nl)) =
             (memchr::memchr(b'\n', chunk), memchr::memrchr(b'\n', chunk))
         else {

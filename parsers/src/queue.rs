@@ -120,9 +120,19 @@ impl Parser for Queue {
                     emit(&q, facts);
                     return Ok(());
                 }
+                Ok(None) if have_dir => facts.warn(
+                    TARBALL,
+                    None,
+                    format!("not readable; the queue is taken from {PATCH_DIR}/ instead"),
+                ),
                 Ok(None) => {}
                 Err(e) if have_dir => {
-                    facts.note(TARBALL, None, format!("{e}; using {PATCH_DIR}/"));
+                    // another source gives another patchset_hash (and ids)
+                    facts.warn(
+                        TARBALL,
+                        None,
+                        format!("{e}; the queue is taken from {PATCH_DIR}/ instead"),
+                    );
                 }
                 Err(e) => return Err(e),
             }

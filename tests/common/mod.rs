@@ -139,6 +139,7 @@ pub fn harvested(
             },
         ],
         line: "Build of 6.1 was good (W:25 E:0 640 seconds)".into(),
+        warnings: Vec::new(),
         commit_known: true,
         compressed: Vec::new(),
     }

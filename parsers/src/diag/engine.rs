@@ -44,10 +44,19 @@ const MAX_OPTIONS: u32 = 5000;
 /// Recent candidate lines remembered for a make failure with no diagnostic.
 const RING: usize = 8;
 
+/// Distinct diagnostics remembered at most per family, so memory stays
+/// bounded on a log of millions of different lines (about 16 MiB). Counts
+/// are exact up to here; past it every further diagnostic counts as new
+/// (an upper bound), and the report says so.
+pub const MAX_DISTINCT_TRACKED: usize = 500_000;
+
 /// Distinct diagnostics of one kind family, keyed by hash.
 #[derive(Default)]
 struct Distinct {
     index: HashMap<u64, u32>,
+    /// Diagnostics counted past [`MAX_DISTINCT_TRACKED`] without being
+    /// remembered.
+    untracked: u64,
     list: Vec<Diagnostic>,
     warnings: [u64; Kind::COUNT],
     errors: [u64; Kind::COUNT],
@@ -73,7 +82,11 @@ impl Distinct {
         } else {
             u32::MAX
         };
-        self.index.insert(key, i);
+        if self.index.len() < MAX_DISTINCT_TRACKED {
+            self.index.insert(key, i);
+        } else {
+            self.untracked += 1;
+        }
         true
     }
 
@@ -83,6 +96,7 @@ impl Distinct {
 
     fn clear(&mut self) {
         self.index.clear();
+        self.untracked = 0;
         self.list.clear();
         self.warnings = [0; Kind::COUNT];
         self.errors = [0; Kind::COUNT];
@@ -901,6 +915,7 @@ impl Engine {
                 }
             }
             listed.extend(set.list.iter().cloned());
+            report.distinct_untracked += set.untracked;
         }
         listed.sort_by_key(|d| d.first_line);
         listed.truncate(MAX_LISTED);
@@ -1264,5 +1279,6 @@ impl LineSink for Engine {
     fn totals(&mut self, stats: &ScanStats) {
         self.report.bytes = stats.bytes;
         self.report.lines = stats.lines;
+        self.report.nul_bytes = stats.nul_bytes;
     }
 }

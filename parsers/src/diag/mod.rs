@@ -152,6 +152,14 @@ pub struct DiagReport {
     pub make_failures: Vec<String>,
     pub lines: u64,
     pub bytes: u64,
+    /// NUL bytes dropped from the log before it was read as text.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub nul_bytes: u64,
+    /// Diagnostics counted as distinct past the engine's memory bound
+    /// without being compared (0 on any real log): the distinct counts are
+    /// then an upper bound.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub distinct_untracked: u64,
     #[serde(skip)]
     excerpts: Excerpts,
 }
@@ -184,4 +192,8 @@ impl DiagReport {
             ExcerptKind::Tail => self.excerpts.tail.clone(),
         }
     }
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
