@@ -314,3 +314,81 @@ impl Facts {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_million_markers_keep_first_last_and_count_in_bounded_space() {
+        let mut f = Facts::new();
+        for i in 0..1_000_000u64 {
+            f.push("ktest.exit", i, "output_log", Some(i + 1));
+        }
+        assert_eq!(f.count("ktest.exit"), 1_000_000);
+        assert_eq!(
+            f.first("ktest.exit").map(|x| x.value.clone()),
+            Some(0.into())
+        );
+        assert_eq!(
+            f.last("ktest.exit").map(|x| (x.value.clone(), x.loc.line)),
+            Some((999_999u64.into(), Some(1_000_000)))
+        );
+        assert!(f.items().len() <= MAX_FACTS_PER_KEY, "{}", f.items().len());
+        // other keys are unaffected
+        f.push("other", "x", "f", None);
+        assert_eq!(f.str("other").map(|x| x.0), Some("x"));
+    }
+
+    #[test]
+    fn big_values_are_bounded_by_bytes() {
+        let mut f = Facts::new();
+        let big = "x".repeat(8 * 1024);
+        for i in 0..100_000u64 {
+            f.push(format!("k{}", i % 64), big.as_str(), "f", Some(i));
+            // 99_999 % 64 == 31
+        }
+        let kept: usize = f
+            .items()
+            .iter()
+            .map(|x| x.value.as_str().map_or(0, str::len))
+            .sum();
+        assert!(kept <= MAX_TOTAL_BYTES, "{kept}");
+        assert_eq!(f.last("k31").and_then(|x| x.loc.line), Some(99_999));
+    }
+
+    #[test]
+    fn keys_past_the_limit_are_dropped_with_a_note() {
+        let mut f = Facts::new();
+        for i in 0..(MAX_KEYS + 10) {
+            f.push(format!("ktest.opt.K{i}"), "v", "log", None);
+        }
+        assert!(f.first("ktest.opt.K0").is_some());
+        assert!(f.first(&format!("ktest.opt.K{}", MAX_KEYS + 5)).is_none());
+        assert_eq!(f.bound_notes().len(), 1, "{:?}", f.bound_notes());
+    }
+
+    #[test]
+    fn extend_keeps_counts_and_notes_are_capped() {
+        let mut a = Facts::new();
+        let mut b = Facts::new();
+        for i in 0..(MAX_FACTS_PER_KEY as u64 + 100) {
+            b.push("k", i, "f", None);
+        }
+        a.push("k", 0u64, "f", None);
+        a.extend(b);
+        assert_eq!(a.count("k"), MAX_FACTS_PER_KEY as u64 + 101);
+        for i in 0..(MAX_NOTES + 5) {
+            a.note("f", Some(i as u64), "n");
+            a.warn("f", Some(i as u64), "w");
+        }
+        assert_eq!(a.notes.len(), MAX_NOTES);
+        assert_eq!(a.warnings.len(), MAX_NOTES);
+        assert_eq!(a.bound_notes().len(), 2);
+        // the same warning twice is kept once
+        let mut c = Facts::new();
+        c.warn("f", None, "same");
+        c.warn("f", None, "same");
+        assert_eq!(c.warnings.len(), 1);
+    }
+}

@@ -326,3 +326,89 @@ pub fn maybe_gunzip<R: Read + Send + 'static>(r: R) -> io::Result<Box<dyn BufRea
         Ok(Box::new(br))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+
+    fn tree() -> (tempfile::TempDir, Input) {
+        let t = tempfile::tempdir().expect("tempdir");
+        let root = t.path().join("run");
+        std::fs::create_dir_all(root.join("linux/output")).expect("mkdir");
+        std::fs::write(root.join("output_log"), "inside\n").expect("write");
+        std::fs::write(t.path().join("secret"), "outside\n").expect("write");
+        let input = Input::new(&root);
+        (t, input)
+    }
+
+    fn read(input: &Input, rel: &str) -> Option<String> {
+        input
+            .read_small(rel, 1024)
+            .expect("no error")
+            .map(|(_, s)| s)
+    }
+
+    #[test]
+    fn links_inside_are_followed() {
+        let (_t, input) = tree();
+        symlink(
+            "../../output_log",
+            input.root().join("linux/output/.config"),
+        )
+        .expect("ln");
+        assert_eq!(
+            read(&input, "linux/output/.config").as_deref(),
+            Some("inside\n")
+        );
+        assert!(input.file("linux/output/.config").is_some());
+        assert!(input.refusals().is_empty());
+    }
+
+    #[test]
+    fn links_outside_dangling_and_looping_are_refused_once_each() {
+        let (t, input) = tree();
+        let root = input.root().to_path_buf();
+        symlink(t.path().join("secret"), root.join("linux/log")).expect("ln");
+        symlink("/nonexistent/x", root.join("commit.txt")).expect("ln");
+        symlink("loop2", root.join("loop1")).expect("ln");
+        symlink("loop1", root.join("loop2")).expect("ln");
+        symlink(t.path(), root.join("up")).expect("ln");
+        for rel in ["linux/log", "commit.txt", "loop1", "up/secret", "../secret"] {
+            assert_eq!(read(&input, rel), None, "{rel}");
+            assert!(input.file(rel).is_none(), "{rel}");
+            assert!(!input.exists(rel), "{rel}");
+        }
+        assert!(input.list("up").is_empty());
+        let r = input.refusals();
+        let names: Vec<&str> = r.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "linux/log",
+                "commit.txt",
+                "loop1",
+                "up/secret",
+                "../secret",
+                "up"
+            ],
+            "{r:?}"
+        );
+        assert!(r[0].reason.contains("outside the directory"), "{r:?}");
+        assert!(r[0].reason.contains("secret"), "{r:?}");
+        assert!(r[1].reason.contains("does not exist"), "{r:?}");
+        assert!(r[2].reason.contains("loop"), "{r:?}");
+    }
+
+    #[test]
+    fn special_files_are_not_opened() {
+        let (_t, input) = tree();
+        let fifo = input.root().join("fifo");
+        let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).expect("path");
+        // SAFETY: a valid NUL-terminated path; mkfifo only creates a node.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        assert!(input.open("fifo").is_err());
+        assert!(input.file("fifo").is_none());
+        assert!(!input.is_file("fifo"));
+    }
+}

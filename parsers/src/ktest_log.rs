@@ -1093,6 +1093,55 @@ KTEST RESULT: TEST 1 SUCCESS!!!!   **\n\
 1 of 1 tests were successful\n\n";
 
     #[test]
+    fn a_million_markers_keep_constant_state_and_the_same_answers() {
+        // the real run, then a flood of markers and commands, then the end
+        let mut log = format!("{HEAD}");
+        let (before, after) = PASS_612.split_at(PASS_612.find("\nBuild time:").unwrap());
+        log.push_str(before);
+        for i in 0..200_000 {
+            log.push_str(&format!(
+                "CRITICAL FAILURE... flood {i}\nBuild time: 1 second\necho {i} ... [0 seconds] SUCCESS\n"
+            ));
+        }
+        log.push_str(after);
+        let f = run(&log);
+        let plain = run(&format!("{HEAD}{PASS_612}"));
+        // the build step survives the flood of other commands
+        for k in [
+            keys::KTEST_BUILD_COMMAND,
+            keys::KTEST_BUILD_SECONDS,
+            keys::KTEST_BUILD_RESULT,
+            keys::KTEST_SUCCESS_BANNER,
+        ] {
+            assert_eq!(
+                f.last(k).map(|x| x.value.clone()),
+                plain.last(k).map(|x| x.value.clone()),
+                "{k}"
+            );
+        }
+        assert_eq!(
+            f.first(keys::KTEST_CRITICAL).map(|x| x.value.clone()),
+            Some("flood 0".into())
+        );
+        assert_eq!(
+            f.last(keys::KTEST_CRITICAL).map(|x| x.value.clone()),
+            Some("flood 199999".into())
+        );
+        assert_eq!(
+            f.last(keys::KTEST_BUILD_TIME).map(|x| x.value.clone()),
+            plain.last(keys::KTEST_BUILD_TIME).map(|x| x.value.clone())
+        );
+        assert!(f.items().len() < 2 * MAX_EVENTS, "{}", f.items().len());
+        assert!(
+            f.notes
+                .iter()
+                .any(|n| n.message.contains("repeated ktest markers")),
+            "{:?}",
+            f.notes
+        );
+    }
+
+    #[test]
     fn passing_612_run() {
         let f = run(&format!("{HEAD}{PASS_612}"));
         assert_eq!(f.int(keys::KTEST_RUNS).map(|x| x.0), Some(1));

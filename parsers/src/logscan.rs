@@ -263,10 +263,36 @@ mod tests {
     }
 
     #[test]
-    fn rejects_nul_bytes() {
+    fn refuses_a_mostly_binary_head() {
         let mut c = Collect::default();
         let e = scan("linux/log", &b"ab\0cd\n"[..], &mut [&mut c]).unwrap_err();
-        assert!(e.to_string().contains("linux/log"));
+        assert!(e.to_string().contains("linux/log"), "{e}");
+        let mut bin = vec![0u8; 10_000];
+        bin.extend_from_slice(b"warning: text after\n");
+        let e = scan("linux/log", &bin[..], &mut [&mut Collect::default()]).unwrap_err();
+        assert!(e.to_string().contains("NULs or control bytes"), "{e}");
+    }
+
+    #[test]
+    fn drops_and_counts_a_few_nuls() {
+        let mut text = Vec::new();
+        for i in 0..10_000 {
+            text.extend_from_slice(format!("line {i}\n").as_bytes());
+        }
+        text.insert(3, 0);
+        text.extend_from_slice(b"\0\0tail\0\n");
+        let mut c = Collect::default();
+        let st = scan("x", &text[..], &mut [&mut c]).unwrap();
+        assert_eq!(st.nul_bytes, 4);
+        assert_eq!(st.lines, 10_001);
+        assert_eq!(c.0[0].1, b"line 0".to_vec());
+        assert_eq!(c.0[10_000].1, b"tail".to_vec());
+        // a later run of NULs (a sparse tail past the judged head) is
+        // dropped too, not refused
+        let mut sparse = text.clone();
+        sparse.extend(std::iter::repeat_n(0u8, 1 << 20));
+        let st = scan("x", &sparse[..], &mut [&mut Collect::default()]).unwrap();
+        assert_eq!(st.nul_bytes, 4 + (1 << 20));
     }
 
     /// A reader that returns at most `step` bytes per call, to exercise
