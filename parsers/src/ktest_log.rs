@@ -1095,7 +1095,7 @@ KTEST RESULT: TEST 1 SUCCESS!!!!   **\n\
     #[test]
     fn a_million_markers_keep_constant_state_and_the_same_answers() {
         // the real run, then a flood of markers and commands, then the end
-        let mut log = format!("{HEAD}");
+        let mut log = HEAD.to_string();
         let (before, after) = PASS_612.split_at(PASS_612.find("\nBuild time:").unwrap());
         log.push_str(before);
         for i in 0..200_000 {
