@@ -30,7 +30,7 @@ use crate::{keys, Facts, Input, ParseError, Parser};
 /// HEAD, loose refs, packed-refs and config are read up to this size.
 const SMALL_LIMIT: u64 = 4 << 20;
 /// `logs/HEAD` is read up to this size (a long-lived clone's reflog).
-const REFLOG_LIMIT: u64 = 64 << 20;
+const REFLOG_LIMIT: u64 = 8 << 20;
 /// Symbolic refs are followed at most this deep (git uses 5 as well).
 const MAX_SYMREF_DEPTH: usize = 5;
 

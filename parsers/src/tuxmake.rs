@@ -10,8 +10,9 @@ use crate::{Facts, Input, ParseError, Parser};
 /// tuxmake metadata.json.
 pub struct TuxmakeMetadata;
 
-/// metadata.json files are small; refuse absurd ones.
-const LIMIT: u64 = 16 * 1024 * 1024;
+/// metadata.json files are a few KiB; refuse absurd ones (parsed whole, a
+/// JSON value costs a few times its size: memory stays bounded).
+const LIMIT: u64 = 4 << 20;
 
 impl Parser for TuxmakeMetadata {
     fn id(&self) -> &'static str {
