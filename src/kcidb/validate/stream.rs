@@ -82,8 +82,9 @@ impl fmt::Display for Failure {
     }
 }
 
-/// Called for each element of an object array once it is checked:
-/// section name, index, value, and whether it broke no rule. An `Err`
+/// Called for each element of an object array once it is checked (and
+/// for the `version`, as section `"version"`): section name, index, value,
+/// and whether it broke no rule. An `Err`
 /// stops the reading ([`Failure::Stopped`]).
 pub type Sink<'s> = dyn FnMut(&'static str, usize, &Value, bool) -> Result<(), String> + 's;
 
@@ -468,7 +469,11 @@ impl<'de> Visitor<'de> for Root<'_, '_> {
                     let v = map.next_value_seed(Budget { st })?;
                     let mut found = Vec::new();
                     check(ty, &v, &path, &mut found);
+                    let ok = found.is_empty();
                     keep(st, &mut part, found);
+                    if let Err(why) = (self.sink)("version", 0, &v, ok) {
+                        return Err(st.trip(Trip::Stop(why)));
+                    }
                 }
                 None => {
                     st.mark(&path);
