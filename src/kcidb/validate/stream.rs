@@ -30,7 +30,7 @@ pub const MAX_OBJECT_BYTES: u64 = 16 << 20;
 /// The most JSON values (strings, numbers, …, arrays, objects) in one object.
 pub const MAX_OBJECT_VALUES: usize = 100_000;
 /// Violations kept for the report; the others are only counted.
-pub const MAX_VIOLATIONS: usize = 1000;
+pub const MAX_VIOLATIONS: usize = 50_000;
 
 /// The object arrays, in the order of the summary line.
 pub const SECTIONS: [&str; 5] = ["checkouts", "builds", "tests", "issues", "incidents"];
