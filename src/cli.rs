@@ -32,10 +32,11 @@ pub struct Cli {
 pub enum Command {
     /// Deliver reports saved in the spool, oldest first (e.g. `kcidb-harvest send ./kcidb-spool`)
     Send(SendArgs),
-    /// Check a KCIDB JSON file against schema v5.3 (e.g. `kcidb-harvest validate report.json`, `-` for stdin)
+    /// Check KCIDB JSON files against schema v5.3 (e.g. `kcidb-harvest validate report.json`, `-` for stdin)
     Validate {
-        /// The file to check, or `-` for standard input
-        file: String,
+        /// The files to check, or `-` for standard input
+        #[arg(value_name = "FILE", required = true)]
+        files: Vec<String>,
     },
     /// List layouts and parsers (e.g. `kcidb-harvest parsers`)
     Parsers,

@@ -24,7 +24,12 @@ use crate::cli::{Format, SendArgs};
 use crate::exit_code;
 use crate::harvest::Harvested;
 use crate::journal::{content_hash, now_rfc3339, Entry, Journal};
-use crate::kcidb::{validate_report, Report, Validated, Violation};
+use serde::Deserialize;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::kcidb::validate::stream;
+use crate::kcidb::{validate_report, Build, Checkout, Report, Validated, Violation};
 use crate::settings::{self, ConfigError, LogUrls, Settings};
 use crate::spool::Spool;
 use crate::submit::{request_stop, stop_requested, IngestStatus, RestClient, SubmitError};
@@ -585,7 +590,8 @@ fn log_ingest(id: &str, st: &IngestStatus) {
 enum SendResult {
     Sent {
         id: String,
-        builds: Vec<String>,
+        /// How many, and their ids with `--format json`.
+        builds: (usize, Vec<String>),
         skipped: usize,
         ingest: Option<IngestStatus>,
     },
@@ -653,6 +659,15 @@ pub fn cmd_send(args: &SendArgs) -> i32 {
         );
     });
     if !spool.dir().is_dir() {
+        // A spool named on the command line must exist (a typo would
+        // otherwise look like an empty spool); the default may not.
+        if delivery.spool.is_some() {
+            eprintln!(
+                "kcidb-harvest: error: spool `{}` does not exist (or is not a directory)",
+                spool.dir().display()
+            );
+            return exit_code::USAGE;
+        }
         eprintln!(
             "kcidb-harvest: spool `{}` does not exist: nothing to send",
             spool.dir().display()
@@ -695,7 +710,7 @@ pub fn cmd_send(args: &SendArgs) -> i32 {
         if stop_requested() || stopped {
             break;
         }
-        let result = send_one(file, &spool, &mut journal, &rest, &settings);
+        let result = send_one(file, &spool, &mut journal, &rest, &settings, json);
         let name = file.display().to_string();
         match &result {
             SendResult::Sent {
@@ -708,15 +723,15 @@ pub fn cmd_send(args: &SendArgs) -> i32 {
                 if json {
                     let v = serde_json::json!({
                         "file": name, "result": "sent", "submission_id": id,
-                        "builds": builds, "already_delivered": skipped,
+                        "builds": builds.1, "already_delivered": skipped,
                         "ingest": ingest.as_ref().map(|s| s.as_str()),
                     });
                     eprintln!("{v}");
                 } else {
                     let mut line = format!(
                         "{name}: sent as {id} ({} build{}",
-                        builds.len(),
-                        if builds.len() == 1 { "" } else { "s" }
+                        builds.0,
+                        if builds.0 == 1 { "" } else { "s" }
                     );
                     if *skipped > 0 {
                         line.push_str(&format!(", {skipped} already delivered left out"));
@@ -795,35 +810,30 @@ pub fn cmd_send(args: &SendArgs) -> i32 {
     }
 }
 
+/// At most this many violations are shown for an invalid spooled file.
+const SHOWN_VIOLATIONS: usize = 10;
+
+/// Journal entries written at once after a delivery.
+const JOURNAL_CHUNK: usize = 10_000;
+
+/// Send one spooled file in bounded memory: it is validated as a stream
+/// (see [`stream`]), builds the journal lists are left out (the file is
+/// rewritten without them, again as a stream), the file's bytes are the
+/// request body read from disk, and the journal entries are computed by a
+/// last pass over it. `want_ids`: keep the build ids for the JSON output.
 fn send_one(
     file: &Path,
     spool: &Spool,
     journal: &mut Journal,
     rest: &RestClient,
     settings: &Settings,
+    want_ids: bool,
 ) -> SendResult {
-    let text = match std::fs::read_to_string(file) {
-        Ok(t) => t,
+    match std::fs::metadata(file) {
+        Ok(_) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return SendResult::Gone,
         Err(e) => return SendResult::Invalid(format!("cannot read it: {e}")),
-    };
-    let report: Report = match serde_json::from_str(&text) {
-        Ok(r) => r,
-        Err(e) => return SendResult::Invalid(format!("not a KCIDB v5 report: {e}")),
-    };
-    let validated = match validate_report(report) {
-        Ok(v) => v,
-        Err(violations) => {
-            return SendResult::Invalid(format!(
-                "fails KCIDB v5.3 validation: {}",
-                violations
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            ))
-        }
-    };
+    }
     let mut lock = match journal.lock() {
         Ok(l) => l,
         Err(e) => {
@@ -840,17 +850,39 @@ fn send_one(
     if !file.exists() {
         return SendResult::Gone;
     }
-    let total = validated.report().builds.len();
-    let delivered: HashSet<String> = validated
-        .report()
-        .builds
-        .iter()
-        .filter(|b| lock.lookup(&b.id).is_some())
-        .map(|b| b.id.clone())
-        .collect();
-    let validated = if delivered.is_empty() {
-        validated
-    } else if delivered.len() == total {
+
+    // Pass 1: valid? Which builds does the journal list, and which
+    // checkouts do the others need?
+    let (mut total, mut delivered) = (0usize, 0usize);
+    let mut needed: HashSet<String> = HashSet::new();
+    let checked = read_spooled(file, &mut |section, i, v, ok| {
+        if !ok {
+            return Ok(());
+        }
+        match section {
+            "builds" => {
+                let b = Build::deserialize(v)
+                    .map_err(|e| format!("not a KCIDB v5 report: /builds/{i}: {e}"))?;
+                total += 1;
+                if lock.lookup(&b.id).is_some() {
+                    delivered += 1;
+                } else if !needed.contains(&b.checkout_id) {
+                    needed.insert(b.checkout_id);
+                }
+            }
+            "checkouts" => {
+                Checkout::deserialize(v)
+                    .map_err(|e| format!("not a KCIDB v5 report: /checkouts/{i}: {e}"))?;
+            }
+            _ => {}
+        }
+        Ok(())
+    });
+    if let Err(why) = checked {
+        return SendResult::Invalid(why);
+    }
+
+    if delivered > 0 && delivered == total {
         if let Err(e) = spool.remove(file) {
             return SendResult::Failed {
                 error: format!("cannot remove it: {e}"),
@@ -858,61 +890,34 @@ fn send_one(
             };
         }
         return SendResult::AllDelivered { builds: total };
-    } else {
-        let mut r = validated.into_report();
-        r.builds.retain(|b| !delivered.contains(&b.id));
-        let keep: HashSet<&str> = r.builds.iter().map(|b| b.checkout_id.as_str()).collect();
-        let keep: HashSet<String> = keep.into_iter().map(str::to_string).collect();
-        r.checkouts.retain(|c| keep.contains(&c.id));
-        let v = match validate_report(r) {
-            Ok(v) => v,
-            Err(violations) => {
-                return SendResult::Invalid(format!(
-                    "fails validation once delivered builds are left out: {}",
-                    violations
-                        .iter()
-                        .map(ToString::to_string)
-                        .collect::<Vec<_>>()
-                        .join("; ")
-                ))
-            }
-        };
-        if let Err(e) = spool.rewrite(file, &v) {
+    }
+    if delivered > 0 {
+        if let Err(e) = rewrite_without_delivered(file, spool, &lock, &needed) {
             return SendResult::Failed {
                 error: format!("cannot rewrite it without the delivered builds: {e}"),
                 broken: true,
             };
         }
-        v
+    }
+    drop(needed);
+
+    let len = match std::fs::metadata(file) {
+        Ok(m) => m.len(),
+        Err(e) => return SendResult::Invalid(format!("cannot read it: {e}")),
     };
-    match rest.submit(validated.json()) {
+    match rest.submit_file(file, len) {
         Ok(id) => {
-            let time = now_rfc3339();
-            let name = file.file_name().map(|n| n.to_string_lossy().into_owned());
-            let report = validated.report();
-            let entries: Vec<Entry> = report
-                .builds
-                .iter()
-                .map(|b| {
-                    let ck = report.checkouts.iter().find(|c| c.id == b.checkout_id);
-                    Entry {
-                        time: time.clone(),
-                        build_id: b.id.clone(),
-                        checkout_id: b.checkout_id.clone(),
-                        submission_id: id.clone(),
-                        dir: None,
-                        spool_file: name.clone(),
-                        sha256: content_hash(ck, b),
-                    }
-                })
-                .collect();
-            if let Err(e) = lock.append(&entries) {
-                tracing::error!(
-                    "delivered as {id} but could not record it in `{}` ({e})",
-                    settings.journal.display()
-                );
-            }
-            // Only after the 200 and the journal line: a crash before this
+            let builds = match journal_delivery(file, &mut lock, &id, want_ids) {
+                Ok(b) => b,
+                Err(e) => {
+                    tracing::error!(
+                        "delivered as {id} but could not record it in `{}` ({e})",
+                        settings.journal.display()
+                    );
+                    Vec::new()
+                }
+            };
+            // Only after the 200 and the journal lines: a crash before this
             // leaves a file whose builds the journal knows (not resent).
             if let Err(e) = spool.remove(file) {
                 tracing::error!(
@@ -930,8 +935,8 @@ fn send_one(
             };
             SendResult::Sent {
                 id,
-                builds: report.builds.iter().map(|b| b.id.clone()).collect(),
-                skipped: delivered.len(),
+                builds: (total - delivered, builds),
+                skipped: delivered,
                 ingest,
             }
         }
@@ -940,4 +945,170 @@ fn send_one(
             error: e.to_string(),
         },
     }
+}
+
+/// Stream `file` through the validator, `sink` seeing each element; the
+/// reason it cannot be sent as an `Err`.
+fn read_spooled(file: &Path, sink: &mut stream::Sink<'_>) -> Result<(), String> {
+    let f = std::fs::File::open(file).map_err(|e| format!("cannot read it: {e}"))?;
+    let checked = match stream::check_reader(f, sink) {
+        Ok(c) => c,
+        Err(stream::Failure::Read(e)) => return Err(format!("cannot read it: {e}")),
+        Err(stream::Failure::Stopped(why)) => return Err(why),
+        Err(f) => return Err(format!("not a KCIDB v5 report: {f}")),
+    };
+    if !checked.is_valid() {
+        let n = checked.violations.len() + checked.omitted;
+        let mut shown: Vec<String> = checked
+            .violations
+            .iter()
+            .take(SHOWN_VIOLATIONS)
+            .map(ToString::to_string)
+            .collect();
+        if n > shown.len() {
+            shown.push(format!(
+                "… {} more (`kcidb-harvest validate {}` lists them)",
+                n - shown.len(),
+                file.display()
+            ));
+        }
+        return Err(format!("fails KCIDB v5.3 validation: {}", shown.join("; ")));
+    }
+    if checked.duplicate_key {
+        return Err("not a KCIDB v5 report: a top-level key appears twice".into());
+    }
+    Ok(())
+}
+
+/// Rewrite `file` without the builds the journal lists (and the checkouts
+/// only they needed), element by element; checked again before it
+/// replaces the file.
+fn rewrite_without_delivered(
+    file: &Path,
+    spool: &Spool,
+    lock: &crate::journal::JournalLock<'_>,
+    needed: &HashSet<String>,
+) -> std::io::Result<()> {
+    use std::io::Write;
+    spool.rewrite_with(
+        file,
+        |out| {
+            let mut out = std::io::BufWriter::new(out);
+            let mut current: Option<&'static str> = None;
+            let mut first = true;
+            let mut err: Option<std::io::Error> = None;
+            let mut write = |section: &'static str, v: &Value| -> std::io::Result<()> {
+                let keep = match section {
+                    "builds" => v
+                        .get("id")
+                        .and_then(Value::as_str)
+                        .is_none_or(|id| lock.lookup(id).is_none()),
+                    "checkouts" => v
+                        .get("id")
+                        .and_then(Value::as_str)
+                        .is_none_or(|id| needed.contains(id)),
+                    _ => true,
+                };
+                if !keep {
+                    return Ok(());
+                }
+                if current != Some(section) {
+                    if current.is_some_and(|c| c != "version") {
+                        out.write_all(b"]")?;
+                    }
+                    out.write_all(if first { b"{" } else { b",\n" })?;
+                    first = false;
+                    serde_json::to_writer(&mut out, section)?;
+                    out.write_all(if section == "version" { b":" } else { b":[\n" })?;
+                    current = Some(section);
+                } else {
+                    out.write_all(b",\n")?;
+                }
+                serde_json::to_writer(&mut out, v)?;
+                Ok(())
+            };
+            let r = read_spooled(file, &mut |section, _, v, _| {
+                write(section, v).map_err(|e| {
+                    let why = e.to_string();
+                    err = Some(e);
+                    why
+                })
+            });
+            if let Some(e) = err {
+                return Err(e);
+            }
+            r.map_err(std::io::Error::other)?;
+            match current {
+                None => out.write_all(b"{")?,
+                Some("version") => {}
+                Some(_) => out.write_all(b"]")?,
+            }
+            out.write_all(b"}\n")?;
+            out.flush()
+        },
+        |tmp| read_spooled(tmp, &mut |_, _, _, _| Ok(())).map_err(std::io::Error::other),
+    )
+}
+
+/// Record the builds of the delivered `file` in the journal, a chunk at a
+/// time; their ids when `want_ids`.
+fn journal_delivery(
+    file: &Path,
+    lock: &mut crate::journal::JournalLock<'_>,
+    id: &str,
+    want_ids: bool,
+) -> Result<Vec<String>, String> {
+    let time = now_rfc3339();
+    let name = file.file_name().map(|n| n.to_string_lossy().into_owned());
+    // The content hash covers the build's checkout (the first of its id):
+    // the hasher fed with each checkout, cloned for each build.
+    let mut checkouts: std::collections::HashMap<String, Sha256> = Default::default();
+    read_spooled(file, &mut |section, _, v, _| {
+        if section == "checkouts" {
+            let c = Checkout::deserialize(v).map_err(|e| e.to_string())?;
+            checkouts.entry(c.id.clone()).or_insert_with(|| {
+                let mut h = Sha256::new();
+                h.update(serde_json::to_vec(&c).unwrap_or_default());
+                h
+            });
+        }
+        Ok(())
+    })?;
+    let mut ids = Vec::new();
+    let mut entries = Vec::new();
+    let mut failed: Option<String> = None;
+    read_spooled(file, &mut |section, _, v, _| {
+        if section != "builds" {
+            return Ok(());
+        }
+        let b = Build::deserialize(v).map_err(|e| e.to_string())?;
+        let mut h = checkouts.get(&b.checkout_id).cloned().unwrap_or_default();
+        h.update(b"\n");
+        h.update(serde_json::to_vec(&b).unwrap_or_default());
+        if want_ids {
+            ids.push(b.id.clone());
+        }
+        entries.push(Entry {
+            time: time.clone(),
+            build_id: b.id,
+            checkout_id: b.checkout_id,
+            submission_id: id.to_owned(),
+            dir: None,
+            spool_file: name.clone(),
+            sha256: kcidb_harvest_parsers::hex(&h.finalize()),
+        });
+        if entries.len() >= JOURNAL_CHUNK {
+            if let Err(e) = lock.append(&entries) {
+                failed = Some(e.to_string());
+                return Err(e.to_string());
+            }
+            entries.clear();
+        }
+        Ok(())
+    })?;
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    lock.append(&entries).map_err(|e| e.to_string())?;
+    Ok(ids)
 }

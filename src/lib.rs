@@ -35,7 +35,7 @@ pub fn run(cli: Cli) -> i32 {
     output::init_tracing(verbose, quiet);
     match cli.command {
         Some(Command::Parsers) => commands::parsers(),
-        Some(Command::Validate { file }) => kcidb::validate::cmd_validate(&file),
+        Some(Command::Validate { files }) => kcidb::validate::cmd_validate(&files),
         Some(Command::Explain(args)) => commands::explain(&args),
         Some(Command::Completions { shell }) => commands::completions(shell),
         Some(Command::Man) => commands::man(),

@@ -163,6 +163,37 @@ impl Spool {
     }
 }
 
+impl Spool {
+    /// Replace a spooled report with what `write` writes, once `check`
+    /// accepts the new file (atomically, like [`Spool::rewrite`]), without
+    /// holding either copy in memory.
+    pub fn rewrite_with(
+        &self,
+        file: &Path,
+        write: impl FnOnce(&mut File) -> io::Result<()>,
+        check: impl FnOnce(&Path) -> io::Result<()>,
+    ) -> io::Result<()> {
+        let name = file
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("report.json");
+        let tmp = self.dir.join(format!(".{name}.rewrite.tmp"));
+        let result = (|| {
+            let mut f = File::create(&tmp)?;
+            write(&mut f)?;
+            f.sync_all()?;
+            drop(f);
+            check(&tmp)?;
+            std::fs::rename(&tmp, file)?;
+            sync_dir(&self.dir)
+        })();
+        if result.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        result
+    }
+}
+
 fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }

@@ -13,10 +13,11 @@
 
 use std::fmt;
 use std::io::Read;
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
-use reqwest::blocking::{Client, Response};
+use reqwest::blocking::{Body, Client, Response};
 use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
 use reqwest::{StatusCode, Url};
 
@@ -416,14 +417,32 @@ impl RestClient {
 
     /// POST one KCIDB document; the submission id on a 200.
     pub fn submit(&self, body: &str) -> Result<String, SubmitError> {
+        self.submit_body(|| Ok(Body::from(body.to_string())))
+    }
+
+    /// POST the KCIDB document in `file` (`len` bytes) as it is on disk,
+    /// read as it is sent (not held in memory).
+    pub fn submit_file(&self, file: &Path, len: u64) -> Result<String, SubmitError> {
+        self.submit_body(|| {
+            let f = std::fs::File::open(file)
+                .map_err(|e| format!("cannot read `{}`: {e}", file.display()))?;
+            Ok(Body::sized(f, len))
+        })
+    }
+
+    fn submit_body(&self, body: impl Fn() -> Result<Body, String>) -> Result<String, SubmitError> {
         let what = format!("submit to {}", self.url);
         let r = with_retries(&self.retry, &what, |_| {
+            let body = match body() {
+                Ok(b) => b,
+                Err(e) => return Attempt::Fail(SubmitError::Protocol(e)),
+            };
             let resp = self
                 .http
                 .post(self.url.clone())
                 .header(AUTHORIZATION, self.auth.clone())
                 .header(CONTENT_TYPE, "application/json")
-                .body(body.to_string())
+                .body(body)
                 .send();
             let resp = match resp {
                 Ok(r) => r,

@@ -726,3 +726,134 @@ fn configuration_errors_exit_2_and_say_where() {
         text(&out)
     );
 }
+
+#[test]
+fn send_leaves_out_builds_the_journal_lists_and_records_the_rest() {
+    let w = world();
+    let hs = reports(&w, 3);
+    let merged = kcidb_harvest::deliver::merge(hs.iter().map(|h| &h.report));
+    let v = kcidb_harvest::kcidb::validate_report(merged).expect("valid");
+    let file = kcidb_harvest::spool::Spool::new(w.spool())
+        .write(&v)
+        .expect("spool write");
+    {
+        let mut j = Journal::open(&w.spool().join("journal.jsonl")).expect("journal");
+        let mut l = j.lock().expect("lock");
+        l.append(&[Entry {
+            time: "2026-01-01T00:00:00Z".into(),
+            build_id: hs[1].build_id().into(),
+            checkout_id: hs[1].checkout_id().into(),
+            submission_id: "EarlierRun000000000000000000000A".into(),
+            dir: None,
+            spool_file: None,
+            sha256: String::new(),
+        }])
+        .expect("append");
+    }
+    let out = common::bin(w.root())
+        .arg("send")
+        .args(w.delivery(&w.rest_token, "5s"))
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("(2 builds, 1 already delivered left out)"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(
+        w.rest.delivered_build_ids(),
+        vec![hs[0].build_id().to_string(), hs[2].build_id().to_string()]
+    );
+    assert!(w.spooled().is_empty());
+    let j = w.journal();
+    assert_eq!(j.len(), 3);
+    let name = file.file_name().and_then(|n| n.to_str()).expect("name");
+    for (e, h) in j[1..].iter().zip([&hs[0], &hs[2]]) {
+        assert_eq!(e["build_id"], h.build_id());
+        assert_eq!(e["spool_file"], name);
+        let want = kcidb_harvest::journal::content_hash(
+            h.report.checkouts.first(),
+            h.report.builds.first().expect("build"),
+        );
+        assert_eq!(
+            e["sha256"],
+            want.as_str(),
+            "the hash a harvest would record"
+        );
+    }
+}
+
+#[test]
+fn send_keeps_an_oversized_or_invalid_file_in_the_spool() {
+    let w = world();
+    std::fs::create_dir_all(w.spool()).expect("mkdir");
+    let big = w.spool().join("20260101T000000.000000000Z-1-000000.json");
+    let doc = format!(
+        "{{\"version\":{{\"major\":5,\"minor\":3}},\"builds\":[{{\"id\":\"gregkh:b\",\"origin\":\"gregkh\",\"checkout_id\":\"gregkh:c\",\"comment\":\"{}\"}}]}}",
+        "x".repeat(17 << 20)
+    );
+    std::fs::write(&big, doc).expect("write");
+    let bad = w.spool().join("20260101T000001.000000000Z-1-000000.json");
+    std::fs::write(&bad, r#"{"version":{"major":5},"builds":[{"id":"b"}]}"#).expect("write");
+    let out = common::bin(w.root())
+        .arg("send")
+        .args(w.delivery(&w.rest_token, "5s"))
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "{}: not sent, left in the spool: not a KCIDB v5 report: /builds/0: larger than 16 MiB of JSON",
+            big.display()
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "{}: not sent, left in the spool: fails KCIDB v5.3 validation: /builds/0: missing required field \"checkout_id\" in a build",
+            bad.display()
+        )),
+        "{stderr}"
+    );
+    assert!(w.rest.submit_requests().is_empty());
+    assert_eq!(w.spooled(), vec![big, bad]);
+}
+
+#[test]
+fn send_of_a_spool_that_does_not_exist_is_a_usage_error() {
+    let w = world();
+    let missing = w.root().join("no-such-spool");
+    let mut args = w.delivery(&w.rest_token, "5s");
+    let at = args.iter().position(|a| a == "--spool").expect("--spool");
+    args.drain(at..at + 2);
+    for how in [
+        vec![missing.display().to_string()],
+        vec!["--spool".into(), missing.display().to_string()],
+    ] {
+        let out = common::bin(w.root())
+            .arg("send")
+            .args(&how)
+            .args(&args)
+            .output()
+            .expect("run");
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr),
+            format!(
+                "kcidb-harvest: error: spool `{}` does not exist (or is not a directory)\n",
+                missing.display()
+            )
+        );
+        assert!(!missing.exists());
+    }
+    // No spool named and none in the working directory: nothing to send.
+    let out = common::bin(w.root())
+        .arg("send")
+        .args(&args)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nothing to send"));
+}

@@ -14,6 +14,7 @@
 mod cmd;
 mod formats;
 mod schema;
+pub mod stream;
 
 use serde::Serialize;
 use serde_json::{Number, Value};
