@@ -50,7 +50,8 @@ pub struct DeliverOptions {
 #[derive(Clone, Debug, Default)]
 pub struct PreparePlan {
     upload: bool,
-    delivered: HashSet<String>,
+    /// [`journal::key`]s of the builds already delivered.
+    delivered: HashSet<u128>,
     allow_unknown_commit: bool,
 }
 
@@ -61,7 +62,7 @@ impl PreparePlan {
         if !self.upload
             || !h.compressed.is_empty()
             || (!h.commit_known && !self.allow_unknown_commit)
-            || self.delivered.contains(h.build_id())
+            || self.delivered.contains(&crate::journal::key(h.build_id()))
         {
             return;
         }
@@ -199,7 +200,7 @@ impl Deliverer {
             delivered: if self.opts.force {
                 HashSet::new()
             } else {
-                self.journal.build_ids().map(String::from).collect()
+                self.journal.keys()
             },
             allow_unknown_commit: self.opts.allow_unknown_commit,
         }
@@ -416,9 +417,8 @@ impl Deliverer {
         let (items, validated) = if self.opts.force {
             (items, validated)
         } else {
-            let (done, todo): (Vec<Item>, Vec<Item>) = items
-                .into_iter()
-                .partition(|i| lock.lookup(&i.build_id).is_some());
+            let (done, todo): (Vec<Item>, Vec<Item>) =
+                items.into_iter().partition(|i| lock.contains(&i.build_id));
             for i in &done {
                 let sub = lock
                     .lookup(&i.build_id)
@@ -864,7 +864,7 @@ fn send_one(
                 let b = Build::deserialize(v)
                     .map_err(|e| format!("not a KCIDB v5 report: /builds/{i}: {e}"))?;
                 total += 1;
-                if lock.lookup(&b.id).is_some() {
+                if lock.contains(&b.id) {
                     delivered += 1;
                 } else if !needed.contains(&b.checkout_id) {
                     needed.insert(b.checkout_id);
@@ -1002,7 +1002,7 @@ fn rewrite_without_delivered(
                     "builds" => v
                         .get("id")
                         .and_then(Value::as_str)
-                        .is_none_or(|id| lock.lookup(id).is_none()),
+                        .is_none_or(|id| !lock.contains(id)),
                     "checkouts" => v
                         .get("id")
                         .and_then(Value::as_str)

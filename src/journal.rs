@@ -12,9 +12,9 @@
 //! the same build twice; under the lock the lines other processes appended
 //! meanwhile are read first.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
-use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -67,10 +67,93 @@ pub fn now_rfc3339() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
+/// The journal's in-memory key of a build id: 128 bits of its sha256. The
+/// index holds only keys and line offsets (about 40 bytes a build, so years
+/// of backfill fit in a few MiB); a lookup reads the line back and checks
+/// the id itself.
+pub fn key(build_id: &str) -> u128 {
+    let d = Sha256::digest(build_id.as_bytes());
+    let mut k = [0u8; 16];
+    k.copy_from_slice(&d[..16]);
+    u128::from_le_bytes(k)
+}
+
+/// A journal line longer than this is damaged (a real one is a few hundred
+/// bytes): skipped, never read into memory whole.
+const MAX_LINE: usize = 64 * 1024;
+
+/// [`key`] of each delivered build → offset of its latest line: a sorted
+/// vector (24 bytes a build, no hash-table slack) plus a small map of
+/// recent additions merged into it when it fills.
+#[derive(Default)]
+struct Index {
+    sorted: Vec<(u128, u64)>,
+    recent: HashMap<u128, u64>,
+}
+
+/// Additions kept in [`Index::recent`] before a merge.
+const RECENT: usize = 16 * 1024;
+
+impl Index {
+    fn get(&self, k: u128) -> Option<u64> {
+        if let Some(&o) = self.recent.get(&k) {
+            return Some(o);
+        }
+        self.sorted
+            .binary_search_by_key(&k, |e| e.0)
+            .ok()
+            .map(|i| self.sorted[i].1)
+    }
+
+    fn insert(&mut self, k: u128, offset: u64) {
+        self.recent.insert(k, offset);
+        if self.recent.len() >= RECENT {
+            self.merge();
+        }
+    }
+
+    fn merge(&mut self) {
+        let mut fresh = Vec::new();
+        for (k, o) in self.recent.drain() {
+            match self.sorted.binary_search_by_key(&k, |e| e.0) {
+                Ok(i) => self.sorted[i].1 = o,
+                Err(_) => fresh.push((k, o)),
+            }
+        }
+        self.sorted.extend(fresh);
+        self.sorted.sort_unstable_by_key(|e| e.0);
+    }
+
+    fn len(&self) -> usize {
+        self.sorted.len()
+            + self
+                .recent
+                .keys()
+                .filter(|k| self.sorted.binary_search_by_key(*k, |e| e.0).is_err())
+                .count()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.sorted.is_empty() && self.recent.is_empty()
+    }
+
+    fn keys(&self) -> impl Iterator<Item = u128> + '_ {
+        self.sorted
+            .iter()
+            .map(|e| e.0)
+            .chain(self.recent.keys().copied())
+    }
+
+    fn clear(&mut self) {
+        self.sorted.clear();
+        self.recent.clear();
+    }
+}
+
 /// The journal: what was delivered, by build id.
 pub struct Journal {
     path: PathBuf,
-    delivered: HashMap<String, Record>,
+    delivered: Index,
     /// Bytes of the file already read.
     offset: u64,
     /// Lines already read (for line numbers in warnings).
@@ -82,7 +165,7 @@ impl Journal {
     pub fn open(path: &Path) -> io::Result<Journal> {
         let mut j = Journal {
             path: path.to_path_buf(),
-            delivered: HashMap::new(),
+            delivered: Index::default(),
             offset: 0,
             lines: 0,
         };
@@ -103,14 +186,32 @@ impl Journal {
         &self.path
     }
 
-    /// The delivery record of a build, if any.
-    pub fn lookup(&self, build_id: &str) -> Option<&Record> {
-        self.delivered.get(build_id)
+    /// The delivery record of a build, if any (its line, read back).
+    pub fn lookup(&self, build_id: &str) -> Option<Record> {
+        let offset = self.delivered.get(key(build_id))?;
+        let mut f = File::open(&self.path).ok()?;
+        f.seek(SeekFrom::Start(offset)).ok()?;
+        let mut line = Vec::new();
+        BufReader::new(f.take(MAX_LINE as u64))
+            .read_until(b'\n', &mut line)
+            .ok()?;
+        let e: Entry = serde_json::from_slice(&line).ok()?;
+        (e.build_id == build_id).then_some(Record {
+            submission_id: e.submission_id,
+            sha256: e.sha256,
+            time: e.time,
+        })
     }
 
-    /// Every build id known delivered.
-    pub fn build_ids(&self) -> impl Iterator<Item = &str> {
-        self.delivered.keys().map(String::as_str)
+    /// The [`key`]s of every build known delivered.
+    pub fn keys(&self) -> HashSet<u128> {
+        self.delivered.keys().collect()
+    }
+
+    /// True if the journal knows `build_id` delivered (no file read: a
+    /// 128-bit key match).
+    pub fn contains(&self, build_id: &str) -> bool {
+        self.delivered.get(key(build_id)).is_some()
     }
 
     /// Number of builds known delivered.
@@ -159,30 +260,58 @@ impl Journal {
             self.delivered.clear();
         }
         f.seek(SeekFrom::Start(self.offset))?;
-        let mut buf = Vec::new();
-        f.take(len - self.offset).read_to_end(&mut buf)?;
-        let mut start = 0;
-        while start < buf.len() {
-            let (line, next, complete) = match buf[start..].iter().position(|&b| b == b'\n') {
-                Some(i) => (&buf[start..start + i], start + i + 1, true),
-                None => (&buf[start..], buf.len(), false),
-            };
+        // Streamed line by line: the journal of a long backfill is large.
+        let mut r = BufReader::new((&mut *f).take(len - self.offset));
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            let start = self.offset;
+            let n = (&mut r)
+                .take(MAX_LINE as u64 + 1)
+                .read_until(b'\n', &mut line)?;
+            if n == 0 {
+                break;
+            }
+            let mut complete = line.last() == Some(&b'\n');
+            let mut consumed = n;
+            if !complete && n > MAX_LINE {
+                // an absurd line: skip to its end
+                let mut rest = Vec::new();
+                loop {
+                    rest.clear();
+                    let m = (&mut r)
+                        .take(MAX_LINE as u64)
+                        .read_until(b'\n', &mut rest)?;
+                    consumed += m;
+                    if m == 0 || rest.last() == Some(&b'\n') {
+                        complete = m > 0;
+                        break;
+                    }
+                }
+                if !complete && !final_partial {
+                    break;
+                }
+                self.lines += 1;
+                self.offset += consumed as u64;
+                tracing::warn!(
+                    "`{}`:{}: damaged journal line skipped (longer than {MAX_LINE} bytes)",
+                    self.path.display(),
+                    self.lines
+                );
+                continue;
+            }
             if !complete && !final_partial {
                 break;
             }
             self.lines += 1;
-            self.offset += (next - start) as u64;
-            start = next;
+            self.offset += consumed as u64;
             if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            match serde_json::from_slice::<Entry>(line) {
-                Ok(e) if !complete => {
-                    // Parsable but unterminated: keep it, the next append
-                    // starts on a new line anyway.
-                    self.add(e);
-                }
-                Ok(e) => self.add(e),
+            match serde_json::from_slice::<Entry>(&line) {
+                // Parsable but unterminated: keep it, the next append
+                // starts on a new line anyway.
+                Ok(e) => self.add(&e.build_id, start),
                 Err(err) => tracing::warn!(
                     "`{}`:{}: damaged journal line skipped ({err})",
                     self.path.display(),
@@ -193,15 +322,8 @@ impl Journal {
         Ok(())
     }
 
-    fn add(&mut self, e: Entry) {
-        self.delivered.insert(
-            e.build_id,
-            Record {
-                submission_id: e.submission_id,
-                sha256: e.sha256,
-                time: e.time,
-            },
-        );
+    fn add(&mut self, build_id: &str, offset: u64) {
+        self.delivered.insert(key(build_id), offset);
     }
 }
 
@@ -212,8 +334,12 @@ pub struct JournalLock<'a> {
 }
 
 impl JournalLock<'_> {
-    pub fn lookup(&self, build_id: &str) -> Option<&Record> {
+    pub fn lookup(&self, build_id: &str) -> Option<Record> {
         self.journal.lookup(build_id)
+    }
+
+    pub fn contains(&self, build_id: &str) -> bool {
+        self.journal.contains(build_id)
     }
 
     /// Append entries and make them durable (fsync) before returning.
@@ -232,8 +358,10 @@ impl JournalLock<'_> {
                 text.push('\n');
             }
         }
+        let mut offsets = Vec::with_capacity(entries.len());
         for e in entries {
             let line = serde_json::to_string(e).map_err(io::Error::other)?;
+            offsets.push(len + text.len() as u64);
             text.push_str(&line);
             text.push('\n');
         }
@@ -241,8 +369,8 @@ impl JournalLock<'_> {
         self.file.sync_data()?;
         self.journal.offset = len + text.len() as u64;
         self.journal.lines += entries.len() + usize::from(text.starts_with('\n'));
-        for e in entries {
-            self.journal.add(e.clone());
+        for (e, at) in entries.iter().zip(offsets) {
+            self.journal.add(&e.build_id, at);
         }
         Ok(())
     }
@@ -290,14 +418,14 @@ mod tests {
             .append(&[entry("o:b-1", "S1"), entry("o:b-2", "S1")])
             .expect("append");
         assert_eq!(
-            j.lookup("o:b-1").map(|r| r.submission_id.as_str()),
-            Some("S1")
+            j.lookup("o:b-1").map(|r| r.submission_id),
+            Some("S1".to_string())
         );
         let j2 = Journal::open(&p).expect("reopen");
         assert_eq!(j2.len(), 2);
         assert_eq!(
-            j2.lookup("o:b-2").map(|r| r.submission_id.as_str()),
-            Some("S1")
+            j2.lookup("o:b-2").map(|r| r.submission_id),
+            Some("S1".to_string())
         );
     }
 
@@ -328,6 +456,65 @@ mod tests {
     }
 
     #[test]
+    fn the_index_merges_and_later_entries_win() {
+        let p = tmp("many");
+        let mut j = Journal::open(&p).expect("open");
+        let n = 2 * RECENT + 100;
+        let all: Vec<Entry> = (0..n).map(|i| entry(&format!("o:b-{i}"), "S1")).collect();
+        j.lock().expect("lock").append(&all).expect("append");
+        j.lock()
+            .expect("lock")
+            .append(&[entry("o:b-7", "S2"), entry(&format!("o:b-{n}"), "S3")])
+            .expect("append");
+        assert_eq!(j.len(), n + 1);
+        for j in [j, Journal::open(&p).expect("reopen")] {
+            assert_eq!(j.len(), n + 1);
+            assert_eq!(
+                j.lookup("o:b-7").map(|r| r.submission_id),
+                Some("S2".into())
+            );
+            assert_eq!(
+                j.lookup("o:b-8").map(|r| r.submission_id),
+                Some("S1".into())
+            );
+            assert!(j.contains(&format!("o:b-{n}")));
+            assert!(!j.contains(&format!("o:b-{}", n + 1)));
+        }
+    }
+
+    #[test]
+    fn a_huge_line_is_skipped_and_lookups_read_the_line_back() {
+        let p = tmp("huge");
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        let good = serde_json::to_string(&entry("o:b-1", "S1")).expect("json");
+        let good2 = serde_json::to_string(&entry("o:b-2", "S2")).expect("json");
+        let huge = "x".repeat(3 * MAX_LINE);
+        std::fs::write(&p, format!("{good}\n{huge}\n{good2}\n")).expect("write");
+        let j = Journal::open(&p).expect("open");
+        assert_eq!(j.len(), 2);
+        assert!(j.contains("o:b-2") && !j.contains("o:b-3"));
+        let r = j.lookup("o:b-2").expect("record");
+        assert_eq!((r.submission_id.as_str(), r.sha256.as_str()), ("S2", "00"));
+        // a later entry for the same build wins
+        let mut j = j;
+        j.lock()
+            .expect("lock")
+            .append(&[entry("o:b-1", "S9")])
+            .expect("append");
+        assert_eq!(
+            j.lookup("o:b-1").map(|r| r.submission_id),
+            Some("S9".into())
+        );
+        assert_eq!(
+            Journal::open(&p)
+                .expect("reopen")
+                .lookup("o:b-1")
+                .map(|r| r.submission_id),
+            Some("S9".into())
+        );
+    }
+
+    #[test]
     fn lock_reads_what_others_appended() {
         let p = tmp("others");
         let mut a = Journal::open(&p).expect("open");
@@ -339,8 +526,8 @@ mod tests {
         assert!(a.lookup("o:b-9").is_none());
         let l = a.lock().expect("lock");
         assert_eq!(
-            l.lookup("o:b-9").map(|r| r.submission_id.as_str()),
-            Some("S9")
+            l.lookup("o:b-9").map(|r| r.submission_id),
+            Some("S9".to_string())
         );
     }
 
