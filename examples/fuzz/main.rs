@@ -1085,6 +1085,13 @@ fn main() {
     };
     if let Some(c) = &args.crashes {
         let _ = std::fs::create_dir_all(c);
+        if let Ok(last) = std::fs::read_to_string(c.join("in-flight.txt")) {
+            println!(
+                "fuzz: a previous run died in {} (replay it with --replay)",
+                last.trim()
+            );
+            let _ = std::fs::rename(c.join("in-flight.txt"), c.join("aborted-case.txt"));
+        }
     }
     println!(
         "fuzz: target {} seed {} for {} s, {} seed directories, sentinel {}, work {}",
@@ -1146,6 +1153,13 @@ fn main() {
     let mut i = 0u64;
     while Instant::now() < end {
         let target = target_of(i);
+        if let Some(c) = &args.crashes {
+            // left behind if the process aborts (OOM, stack overflow) in this case
+            let _ = std::fs::write(
+                c.join("in-flight.txt"),
+                format!("target {} seed {} case {i}\n", target.name(), args.seed),
+            );
+        }
         let t0 = Instant::now();
         let (info, job) = gen_case(&ctx, target, i);
         let gen_time = t0.elapsed();
@@ -1226,6 +1240,9 @@ fn main() {
         findings.unique.len()
     );
     let _ = std::io::stdout().flush();
+    if let Some(c) = &args.crashes {
+        let _ = std::fs::remove_file(c.join("in-flight.txt"));
+    }
     if abandoned == 0 {
         tree::remove_tree(&work);
     }

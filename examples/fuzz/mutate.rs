@@ -292,7 +292,7 @@ fn mutate_plain(rng: &mut Rng, data: &mut Vec<u8>, pool: &Pool) -> String {
             } else {
                 rng.usize(50..200_000)
             };
-            let mut block = Vec::with_capacity((line.len() + 1) * times.min(1 << 16));
+            let mut block = Vec::with_capacity(((line.len() + 1) * times).min(MAX_LEN));
             for _ in 0..times {
                 if block.len() + line.len() + 1 > MAX_LEN {
                     break;
