@@ -15,7 +15,9 @@
 # `KTEST_RUN = 0` and a million `Warnings = N` lines; a linux/log of a
 # million `Build time:` and a million `CRITICAL FAILURE...` lines; a
 # linux/log of one 1 GB line with no newline; a linux/log of 200 MB of
-# distinct `warning:` lines; a 500 MB .config.
+# distinct `warning:` lines; a 500 MB .config; a million-line ktest options
+# dump; an output_log tar listing of a million patch names; a reflog of a
+# million entries; linux/log a symlink to /dev/zero (refused by the gate).
 #
 # Environment:
 #   SCALE      multiplies every size and line count (default 1; e.g. 0.1)
@@ -142,6 +144,41 @@ with open(path, "w") as f:
         f.write(lines); done += len(lines); i += 10000
 EOF
 
+d=$(dircase options-dump)
+python3 - "$d/linux/log" "$(n 1000000)" <<'EOF'
+import sys
+path, k = sys.argv[1], int(sys.argv[2])
+with open(path, "a") as f:
+    f.write("\n\nSTARTING AUTOMATED TESTS\n\nDEFAULT OPTIONS:\n")
+    for start in range(0, k, 100000):
+        f.write("".join("OPT_%d[%d] = value %d\n" % (start + i, i % 50, start + i)
+                        for i in range(min(100000, k - start))))
+EOF
+d=$(dircase tar-listing)
+python3 - "$d/output_log" "$(n 1000000)" <<'EOF'
+import sys
+path, k = sys.argv[1], int(sys.argv[2])
+text = open(path).read()
+at = text.find("./")
+listing = "".join("./queue-%d-some-long-patch-name-for-the-bench.patch\n" % i for i in range(k))
+open(path, "w").write(text[:at] + listing + text[at:] if at >= 0 else text + listing)
+EOF
+d=$(dircase huge-reflog)
+mkdir -p "$d/linux/.git/logs" "$d/linux/.git/refs/heads"
+echo "ref: refs/heads/linux-6.1.y" > "$d/linux/.git/HEAD"
+python3 - "$d/linux/.git/logs/HEAD" "$(n 1000000)" <<'EOF'
+import sys
+path, k = sys.argv[1], int(sys.argv[2])
+with open(path, "w") as f:
+    f.write("%040d %040x bob <b@x> 1795908913 +0000\tclone: from /home/bob/linux-stable\n" % (0, 1))
+    for start in range(0, k, 100000):
+        f.write("".join("%040x %040x bob <b@x> 1795908913 +0000\tcommit: patch %d\n"
+                        % (start + i + 1, start + i + 2, start + i) for i in range(min(100000, k - start))))
+EOF
+d=$(dircase log-to-dev-zero)
+rm -f "${d:?}/linux/log"
+ln -s /dev/zero "$d/linux/log"
+
 # The test REST server for `send`.
 coproc SERVERS { "$srv" bench; }
 srv_pid=$SERVERS_PID
@@ -182,7 +219,8 @@ measure "validate one string ($(size "$work/string.json"))" "$TIMEOUT" "$bin" va
 measure "validate whitespace ($(size "$work/whitespace.json"))" "$TIMEOUT" "$bin" validate "$work/whitespace.json"
 measure "send spool file ($(size "$work/spool"/*.json))" "$TIMEOUT" \
     env "${l1?}" "$bin" send "$work/spool" --retry-for 5s
-for c in ktest-run-lines build-time-lines one-line-log distinct-warnings big-config; do
+for c in ktest-run-lines build-time-lines one-line-log distinct-warnings big-config \
+    options-dump tar-listing huge-reflog log-to-dev-zero; do
     measure "harvest --dry-run $c" "$TIMEOUT" "$bin" "$work/$c" --origin bench --dry-run
 done
 exec {SERVERS[1]}>&-
