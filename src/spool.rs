@@ -143,23 +143,7 @@ impl Spool {
     /// Replace a spooled report's content atomically (used when some of its
     /// builds turned out to be delivered already).
     pub fn rewrite(&self, file: &Path, report: &Validated) -> io::Result<()> {
-        let name = file
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("report.json");
-        let tmp = self.dir.join(format!(".{name}.rewrite.tmp"));
-        let result = (|| {
-            let mut f = File::create(&tmp)?;
-            f.write_all(report.json().as_bytes())?;
-            f.sync_all()?;
-            drop(f);
-            std::fs::rename(&tmp, file)?;
-            sync_dir(&self.dir)
-        })();
-        if result.is_err() {
-            let _ = std::fs::remove_file(&tmp);
-        }
-        result
+        self.rewrite_with(file, |f| f.write_all(report.json().as_bytes()), |_| Ok(()))
     }
 }
 
