@@ -26,8 +26,9 @@ use reqwest::header::{HeaderValue, AUTHORIZATION};
 use reqwest::{StatusCode, Url};
 use sha2::{Digest, Sha256};
 
-use crate::harvest::{Artifact, ArtifactKind};
 use crate::kcidb::{Report, Resource};
+use crate::layout::Layout;
+use crate::pipeline::{Artifact, ArtifactKind};
 use crate::settings::{ConfigError, Endpoint, RetryPolicy, Settings};
 use crate::submit::{
     bearer, describe, one_line, read_text, retry_after, retryable_status, transient, with_retries,
@@ -567,6 +568,59 @@ impl Uploader {
             ))
         }
     }
+}
+
+/// The files of a directory to upload: the build log the diagnostics
+/// read, `output_log`, and the build's `.config`. Only files the gate
+/// hands out (inside the directory, regular files), and for the build log
+/// exactly the file the parser read.
+pub fn select(
+    layout: &Layout,
+    input: &kcidb_harvest_parsers::Input,
+    facts: &kcidb_harvest_parsers::Facts,
+) -> Vec<Artifact> {
+    let gated = |rel: &str| input.file(rel).filter(|f| f.name() == rel);
+    let mut out = Vec::new();
+    let mut add = |kind, file, upload: &str, resource: &str| {
+        out.push(Artifact {
+            kind,
+            file,
+            upload_name: upload.into(),
+            resource_name: resource.into(),
+        })
+    };
+    if let Some(file) = facts.diag.as_ref().and_then(|(file, _)| gated(file)) {
+        add(ArtifactKind::BuildLog, file, "build.log.gz", "build_log");
+    }
+    if let Some(file) = input.file("output_log") {
+        add(ArtifactKind::OutputLog, file, "output_log.gz", "output_log");
+    }
+    let config = if layout.id == "tuxmake" {
+        gated("config")
+    } else {
+        input
+            .output_dir
+            .as_ref()
+            .and_then(|out| gated(&format!("{out}/.config")))
+    };
+    if let Some(file) = config {
+        add(ArtifactKind::Config, file, "config.gz", "config");
+    }
+    out
+}
+
+/// Stage artifacts, before validation: put the URLs the artifacts will
+/// have under `base` into the report (deterministic: `<base>/<origin>/<build
+/// id local part>/<upload name>`), so what is validated, journaled and
+/// sent is the same report.
+pub fn plan_urls(y: &mut crate::pipeline::DirYield, origin: &str, base: &str) {
+    let key_dir = storage_dir(origin, y.build_local_id());
+    let urls: Vec<String> = y
+        .artifacts
+        .iter()
+        .map(|a| public_url(base, &key_dir, &a.upload_name))
+        .collect();
+    fill_urls(&mut y.report, &y.artifacts, &urls);
 }
 
 #[cfg(test)]

@@ -47,8 +47,16 @@ pub enum Command {
         /// bash, zsh, fish, elvish or powershell
         shell: clap_complete::Shell,
     },
-    /// Print the man page in roff (e.g. `kcidb-harvest man | man -l -`)
-    Man,
+    /// Print a man page in roff (e.g. `kcidb-harvest man | man -l -`), or install them all (`--dir`)
+    Man {
+        /// The subcommand's page (e.g. `send`); default: the main page
+        #[arg(value_name = "PAGE")]
+        page: Option<String>,
+        /// Write every page (kcidb-harvest.1, kcidb-harvest-send.1, …) into DIR
+        /// (e.g. --dir /usr/local/share/man/man1)
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
@@ -74,7 +82,7 @@ pub struct HarvestArgs {
     #[arg(long)]
     pub dry_run: bool,
 
-    /// Also write the report JSON to FILE (without --dry-run: as validated, before log URLs are added; e.g. -o report.json)
+    /// Also write the report JSON to FILE (as validated, with the log URLs it is delivered with; e.g. -o report.json)
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
 
@@ -278,9 +286,9 @@ pub struct ExplainArgs {
     #[arg(value_name = "DIR")]
     pub dir: PathBuf,
 
-    /// KCIDB origin used for the ids shown
-    #[arg(long, env = "KCIDB_HARVEST_ORIGIN", default_value = "explain")]
-    pub origin: String,
+    /// KCIDB origin, as the harvest would use it, so the ids shown are the ones delivered (e.g. --origin gregkh)
+    #[arg(long, env = "KCIDB_HARVEST_ORIGIN")]
+    pub origin: Option<String>,
 
     #[command(flatten)]
     pub overrides: Overrides,

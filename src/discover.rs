@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use globset::{Glob, GlobSet, GlobSetBuilder};
 
 use crate::layout;
+use crate::pipeline::Candidate;
 
 /// Walk options.
 #[derive(Clone, Debug, Default)]
@@ -22,8 +23,9 @@ pub struct DiscoverOptions {
 /// What the walk found.
 #[derive(Debug, Default)]
 pub struct Discovered {
-    /// Result directories, in walk order.
-    pub dirs: Vec<PathBuf>,
+    /// Result directories, in walk order, with the layout the walk
+    /// detected (not detected again by the harvest).
+    pub candidates: Vec<Candidate>,
     /// Paths skipped with the reason (symlink loop, unreadable, excluded…).
     pub skipped: Vec<(PathBuf, String)>,
 }
@@ -126,8 +128,9 @@ pub fn discover(roots: &[PathBuf], opts: &DiscoverOptions) -> Result<Discovered,
                 it.skip_current_dir();
                 continue;
             }
-            if layout::detect(path).is_some() {
-                out.dirs.push(path.to_path_buf());
+            if let Some((layout, input)) = layout::detect(path) {
+                out.candidates
+                    .push(Candidate::detected(path.to_path_buf(), layout, input));
                 it.skip_current_dir();
                 continue;
             }

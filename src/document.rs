@@ -51,8 +51,9 @@ impl DocWriter {
 
     fn write(&mut self, text: &str) -> io::Result<()> {
         if self.stdout_open {
-            // a closed pipe (`| head`) is not an error: stop writing there
-            self.stdout_open = crate::output::stdout(text);
+            // a closed pipe (`| head`) is not an error: stop writing there;
+            // any other error (a full disk) is
+            self.stdout_open = crate::output::stdout(text)?;
         }
         if let Some(f) = &mut self.file {
             f.write_all(text.as_bytes())?;

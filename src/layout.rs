@@ -244,3 +244,9 @@ fn detect_bare(dir: &Input) -> Option<Input> {
     }
     Some(input)
 }
+
+impl std::fmt::Debug for Layout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Layout").field(&self.id).finish()
+    }
+}

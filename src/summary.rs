@@ -1,7 +1,7 @@
 //! The closing summary of a run: counts per status, per layout and per
 //! delivery outcome, and the reason of every failure.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use serde::Serialize;
@@ -19,6 +19,9 @@ pub struct Summary {
     pub failed: Vec<Failure>,
     pub skipped_paths: Vec<Failure>,
     pub interrupted: bool,
+    /// What to do next, once each (how to send the spool, how to deliver
+    /// a refused checkout), however many directories they concern.
+    pub hints: BTreeSet<String>,
     pub elapsed_seconds: f64,
 }
 
@@ -82,16 +85,10 @@ impl Summary {
         if self.interrupted {
             s.push_str("  interrupted: the next run continues where this one stopped\n");
         }
+        for h in &self.hints {
+            s.push_str(&format!("  hint: {}\n", crate::output::escape(h)));
+        }
         s.push_str(&format!("  elapsed {:.1}s", self.elapsed_seconds));
         s
-    }
-
-    /// The final JSON message of `--format json`.
-    pub fn json(&self) -> serde_json::Value {
-        let mut v = serde_json::to_value(self).unwrap_or_default();
-        if let Some(o) = v.as_object_mut() {
-            o.insert("type".into(), "summary".into());
-        }
-        v
     }
 }

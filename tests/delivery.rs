@@ -12,7 +12,7 @@ use common::http::Fault;
 use common::rest::RestServer;
 use common::storage::StorageServer;
 use kcidb_harvest::deliver::{DeliverOptions, Deliverer, Outcome, OutcomeKind};
-use kcidb_harvest::harvest::Harvested;
+use kcidb_harvest::pipeline::DirYield as Harvested;
 use kcidb_harvest::settings::Settings;
 use serde_json::Value;
 
@@ -119,8 +119,11 @@ fn opts() -> DeliverOptions {
 fn run(d: Deliverer, hs: Vec<Harvested>) -> Vec<Outcome> {
     let mut d = d;
     let mut out = Vec::new();
+    let base = d.url_base();
     for h in hs {
-        out.extend(d.push(h));
+        let (h, v) = kcidb_harvest::pipeline::validate(h, ORIGIN, base.as_deref())
+            .unwrap_or_else(|(_, v)| panic!("invalid report: {v:?}"));
+        out.extend(d.push(h, v));
     }
     out.extend(d.finish());
     out
@@ -423,7 +426,8 @@ fn a_server_down_for_good_means_spooled_not_lost() {
         reason.contains("unavailable") && reason.contains("HTTP 503"),
         "{reason}"
     );
-    assert!(reason.contains("kcidb-harvest send"), "{reason}");
+    let hint = out[0].kind.hint().unwrap_or_default();
+    assert!(hint.contains("kcidb-harvest send"), "{hint}");
     let tried = w.rest.submit_requests().len();
     assert!(tried >= 3, "retried: {tried}");
     // The second submission is not retried for another budget: spooled at once.
@@ -444,7 +448,10 @@ fn a_server_down_for_good_means_spooled_not_lost() {
         delivery: w.args("5s"),
         format: kcidb_harvest::cli::Format::Human,
     };
-    assert_eq!(kcidb_harvest::deliver::cmd_send(&send), 0);
+    assert_eq!(
+        kcidb_harvest::cmd::send::run(&send).map(|v| v.code()).ok(),
+        Some(0)
+    );
     assert!(w.spooled().is_empty());
     let subs = w.rest.submissions();
     assert_eq!(subs.len(), 2);
@@ -533,15 +540,17 @@ fn no_endpoint_spools_by_default_with_uploaded_logs() {
     );
     let s = common::settings(&a, w.root());
     let h = w.dir("default");
-    let (file, reason, failed) = spooled(&one(run(w.deliverer(&s), vec![h.clone()])));
+    let kind = one(run(w.deliverer(&s), vec![h.clone()]));
+    let hint = kind.hint().unwrap_or_default();
+    let (file, reason, failed) = spooled(&kind);
     assert!(!failed);
     assert!(
         reason.contains("no KCIDB REST endpoint configured"),
         "{reason}"
     );
     assert!(
-        reason.contains(&format!("kcidb-harvest send {}", w.spool().display())),
-        "{reason}"
+        hint.contains(&format!("kcidb-harvest send {}", w.spool().display())),
+        "{hint}"
     );
     let v: Value =
         serde_json::from_str(&std::fs::read_to_string(file).expect("read")).expect("json");
@@ -555,15 +564,17 @@ fn unknown_commit_is_refused_unless_allowed() {
     let w = world();
     let mut h = w.dir("nocommit");
     h.commit_known = false;
-    match one(run(w.deliverer(&w.settings()), vec![h.clone()])) {
-        OutcomeKind::Refused { reason } => {
-            assert!(
-                reason.contains("--git-commit-hash") && reason.contains("--allow-unknown-commit"),
-                "{reason}"
-            )
-        }
+    let kind = one(run(w.deliverer(&w.settings()), vec![h.clone()]));
+    match &kind {
+        OutcomeKind::Refused { reason } => assert!(reason.contains("unknown"), "{reason}"),
         other => panic!("{other:?}"),
     }
+    // what to do is said once per run, as the hint
+    let hint = kind.hint().unwrap_or_default();
+    assert!(
+        hint.contains("--git-commit-hash") && hint.contains("--allow-unknown-commit"),
+        "{hint}"
+    );
     assert!(w.storage.uploads().is_empty() && w.rest.seen().is_empty());
     let d = Deliverer::new(
         &w.settings(),

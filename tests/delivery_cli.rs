@@ -364,7 +364,7 @@ fn exit_codes_say_delivered_spooled_or_refused() {
     );
 }
 
-fn reports(w: &World, n: usize) -> Vec<kcidb_harvest::harvest::Harvested> {
+fn reports(w: &World, n: usize) -> Vec<kcidb_harvest::pipeline::DirYield> {
     (0..n)
         .map(|i| common::harvested(&w.results(), &format!("r{i}"), ORIGIN, "ck", 2000))
         .collect()
@@ -434,8 +434,9 @@ fn send_stops_on_a_refusal_and_keeps_the_rest() {
         .rev()
         .find_map(|l| serde_json::from_str(l).ok())
         .expect("summary line");
-    assert_eq!(last["summary"]["failed"], 1);
-    assert_eq!(last["summary"]["remaining"], 3);
+    assert_eq!(last["type"], "send_summary");
+    assert_eq!(last["failed"], 1);
+    assert_eq!(last["remaining"], 3);
 }
 
 #[test]

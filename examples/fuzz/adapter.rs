@@ -1,12 +1,12 @@
 //! The only place the harness touches the product's internal APIs (layout
-//! detection, `harvest_dir`, `Harvested.artifacts`, artifact compression),
+//! detection, `pipeline::harvest`, `DirYield.artifacts`, artifact compression),
 //! so a change there is adapted here alone.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use kcidb_harvest::harvest::{self, HarvestOptions, Outcome};
+use kcidb_harvest::pipeline::{self, Candidate, DirOutcome, Options};
 
 /// One artifact the harvest would upload.
 pub struct ArtifactView {
@@ -37,20 +37,20 @@ pub fn harvest(dir: &Path, assume_finished: bool) -> HarvestView {
         layout: kcidb_harvest::layout::detect(dir).map(|(l, _)| l.id.to_string()),
         ..Default::default()
     };
-    let opts = HarvestOptions {
+    let opts = Options {
         origin: "fuzz".into(),
         overrides: Default::default(),
         assume_finished,
         now: SystemTime::now(),
     };
-    match harvest::harvest_dir(dir, &opts) {
-        Ok(Outcome::Harvested(h, m)) => {
+    match pipeline::harvest(Candidate::named(dir.to_path_buf()), &opts) {
+        DirOutcome::Yielded(h) => {
             view.texts.push((
                 "report",
                 serde_json::to_string(&h.report).unwrap_or_else(|e| format!("unserializable: {e}")),
             ));
             view.texts.push(("human line", h.line.clone()));
-            view.texts.push(("status reason", m.status_reason.clone()));
+            view.texts.push(("status reason", h.status_reason.clone()));
             view.texts.push(("warnings", h.warnings.join("\n")));
             for a in &h.artifacts {
                 view.artifacts.push(ArtifactView {
@@ -60,8 +60,8 @@ pub fn harvest(dir: &Path, assume_finished: bool) -> HarvestView {
                 });
             }
         }
-        Ok(Outcome::InProgress { reason, .. }) => view.texts.push(("in-progress reason", reason)),
-        Err(e) => view.texts.push(("error message", e.to_string())),
+        DirOutcome::InProgress { reason, .. } => view.texts.push(("in-progress reason", reason)),
+        DirOutcome::Failed { error, .. } => view.texts.push(("error message", error.to_string())),
     }
     view
 }

@@ -11,8 +11,8 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use kcidb_harvest::cli::DeliveryArgs;
-use kcidb_harvest::harvest::{Artifact, ArtifactKind, Harvested};
 use kcidb_harvest::kcidb::{Build, Checkout, Report, Status};
+use kcidb_harvest::pipeline::{Artifact, ArtifactKind, DirYield as Harvested};
 use kcidb_harvest::settings::{resolve_in, Environment, Settings};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -116,8 +116,11 @@ pub fn harvested(
     let file = |rel: &str| gate.file(rel).expect("fixture file inside the directory");
     Harvested {
         dir: dir.clone(),
-        layout: "test_stable_ssh",
+        layout: &kcidb_harvest::layout::LAYOUTS[0],
         report,
+        status: Status::Pass,
+        status_reason: "success banner".into(),
+        provenance: Vec::new(),
         artifacts: vec![
             Artifact {
                 kind: ArtifactKind::BuildLog,

@@ -1,54 +1,16 @@
-//! `kcidb-harvest validate FILE…|-`: check KCIDB JSON files against v5.3,
-//! each streamed in bounded memory (see [`super::stream`] for the limits).
+//! The check behind `kcidb-harvest validate FILE…|-` (`crate::cmd`): a
+//! KCIDB JSON input against v5.3, streamed in bounded memory (see
+//! [`super::stream`] for the limits).
 
-use std::io::{self, Read, Write};
+use std::io::{Read, Write};
 
 use super::stream::{check_reader, Failure, SECTIONS};
 use crate::exit_code;
 
-/// Check each of `files` (`-` for standard input) and report on
-/// stdout/stderr.
-///
-/// Valid: one line `<file>: valid KCIDB v5.3 (…counts…)` on stdout, exit 0.
-/// Invalid: one line `<file>: <path>: <message>` per violation on stderr,
-/// exit [`exit_code::INVALID`]; a file that is not JSON, or is over a
-/// size limit, is one such line. Unreadable: exit [`exit_code::USAGE`].
-/// With several files, the exit code is the highest of theirs.
-pub fn cmd_validate(files: &[String]) -> i32 {
-    let stdout = io::stdout();
-    let stderr = io::stderr();
-    let mut code = exit_code::OK;
-    for file in files {
-        let c = if file == "-" {
-            check_input(
-                "<stdin>",
-                io::stdin().lock(),
-                &mut stdout.lock(),
-                &mut stderr.lock(),
-            )
-        } else {
-            match std::fs::File::open(file) {
-                Ok(f) => check_input(file, f, &mut stdout.lock(), &mut stderr.lock()),
-                Err(e) => {
-                    let _ = writeln!(stderr.lock(), "{file}: cannot read: {e}");
-                    exit_code::USAGE
-                }
-            }
-        };
-        code = code.max(c);
-    }
-    code
-}
-
 /// Validate what `input` (the content of `name`) holds and report; returns
 /// the exit code. Write errors (e.g. a closed pipe) are ignored: the exit
 /// code still tells the verdict.
-pub(super) fn check_input(
-    name: &str,
-    input: impl Read,
-    out: &mut dyn Write,
-    err: &mut dyn Write,
-) -> i32 {
+pub fn check_input(name: &str, input: impl Read, out: &mut dyn Write, err: &mut dyn Write) -> i32 {
     let checked = match check_reader(input, &mut |_, _, _, _| Ok(())) {
         Ok(c) => c,
         Err(Failure::Read(e)) => {

@@ -22,7 +22,7 @@ use serde_json::{Number, Value};
 use super::model::Report;
 use schema::{Obj, Str, Ty, MAX_EXCERPT_CHARS, STATUSES};
 
-pub use cmd::cmd_validate;
+pub use cmd::check_input;
 
 /// One rule broken, with the JSON path of the offending value.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -65,6 +65,30 @@ impl Validated {
     }
     pub fn into_report(self) -> Report {
         self.report
+    }
+
+    /// Several validated reports as one document (a checkout they share is
+    /// carried once). Not checked again: every object in them was
+    /// validated, the top level is fixed, and the v5.3 rules are per object
+    /// (none relates two objects), so their union is valid.
+    pub fn union<'a>(parts: impl IntoIterator<Item = &'a Validated>) -> Validated {
+        let mut report = Report::default();
+        let mut seen = std::collections::HashSet::new();
+        for p in parts {
+            let r = &p.report;
+            for c in &r.checkouts {
+                if seen.insert(c.id.clone()) {
+                    report.checkouts.push(c.clone());
+                }
+            }
+            report.builds.extend(r.builds.iter().cloned());
+            report.tests.extend(r.tests.iter().cloned());
+            report.issues.extend(r.issues.iter().cloned());
+            report.incidents.extend(r.incidents.iter().cloned());
+        }
+        let mut json = serde_json::to_string_pretty(&report).unwrap_or_default();
+        json.push('\n');
+        Validated { report, json }
     }
 }
 

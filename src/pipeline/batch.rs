@@ -1,54 +1,43 @@
 //! Parallel harvesting with output in input order.
 //!
-//! `jobs` worker threads take directories in order from a shared counter;
+//! `jobs` worker threads take candidates in order from a shared queue;
 //! results come back through a bounded channel and are handed to the
 //! caller strictly in input order (a small reorder buffer), so printing,
 //! delivery and the journal are deterministic whatever `-j` is. After an
 //! interrupt no new directory is started; those in flight finish.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc;
+use std::sync::{mpsc, Mutex};
 
-use crate::commands::DirResult;
-use crate::harvest::{self, HarvestOptions, Outcome};
+use super::{Candidate, DirOutcome, Options};
 
-/// Harvest one directory into a [`DirResult`].
-pub fn harvest_one(dir: &std::path::Path, opts: &HarvestOptions) -> DirResult {
-    let _span = tracing::info_span!("build_dir", path = %dir.display()).entered();
-    match harvest::harvest_dir(dir, opts) {
-        Ok(Outcome::Harvested(h, m)) => DirResult::Harvested(h, m.status_reason.clone()),
-        Ok(Outcome::InProgress { dir, reason }) => DirResult::InProgress(dir, reason),
-        Err(e) => DirResult::Failed(dir.to_path_buf(), e.to_string()),
-    }
-}
-
-/// Harvest `dirs` with `jobs` threads; `prepare` runs on the worker
-/// thread right after each harvest (e.g. to compress artifacts), and
-/// `on_result(index, result)` is called on the calling thread in index
-/// order. Returns how many were started.
+/// Harvest `candidates` with `jobs` threads ([`super::harvest`] each);
+/// `prepare` runs on the worker thread right after each harvest (e.g. to
+/// compress artifacts), and `on_result(index, outcome)` is called on the
+/// calling thread in index order. Returns how many were started.
 pub fn run<P, F>(
-    dirs: &[PathBuf],
-    opts: &HarvestOptions,
+    candidates: Vec<Candidate>,
+    opts: &Options,
     jobs: usize,
     stop: &AtomicBool,
     prepare: &P,
     mut on_result: F,
 ) -> usize
 where
-    P: Fn(&mut DirResult) + Sync,
-    F: FnMut(usize, DirResult),
+    P: Fn(&mut DirOutcome) + Sync,
+    F: FnMut(usize, DirOutcome),
 {
-    let work = |d: &std::path::Path| {
-        let mut r = harvest_one(d, opts);
+    let work = |c: Candidate| {
+        let mut r = super::harvest(c, opts);
         prepare(&mut r);
         r
     };
-    let jobs = jobs.max(1).min(dirs.len().max(1));
+    let total = candidates.len();
+    let jobs = jobs.max(1).min(total.max(1));
     if jobs == 1 {
         let mut started = 0;
-        for (i, d) in dirs.iter().enumerate() {
+        for (i, d) in candidates.into_iter().enumerate() {
             if stop.load(Ordering::SeqCst) {
                 break;
             }
@@ -59,18 +48,23 @@ where
     }
     let next = AtomicUsize::new(0);
     let started = AtomicUsize::new(0);
-    let (tx, rx) = mpsc::sync_channel::<(usize, DirResult)>(jobs * 2);
+    // each worker takes the next candidate out of the queue
+    let queue: Mutex<std::vec::IntoIter<Candidate>> = Mutex::new(candidates.into_iter());
+    let (tx, rx) = mpsc::sync_channel::<(usize, DirOutcome)>(jobs * 2);
     std::thread::scope(|s| {
         for _ in 0..jobs {
             let tx = tx.clone();
-            let (next, started, work) = (&next, &started, &work);
+            let (next, started, work, queue) = (&next, &started, &work, &queue);
             s.spawn(move || loop {
                 if stop.load(Ordering::SeqCst) {
                     break;
                 }
-                let i = next.fetch_add(1, Ordering::SeqCst);
-                let Some(d) = dirs.get(i) else {
-                    break;
+                let (i, d) = {
+                    let mut q = queue.lock().unwrap_or_else(|e| e.into_inner());
+                    let Some(d) = q.next() else {
+                        break;
+                    };
+                    (next.fetch_add(1, Ordering::SeqCst), d)
                 };
                 started.fetch_add(1, Ordering::SeqCst);
                 if tx.send((i, work(d))).is_err() {
@@ -79,7 +73,7 @@ where
             });
         }
         drop(tx);
-        let mut pending: BTreeMap<usize, DirResult> = BTreeMap::new();
+        let mut pending: BTreeMap<usize, DirOutcome> = BTreeMap::new();
         let mut want = 0usize;
         for (i, r) in rx {
             pending.insert(i, r);

@@ -1,0 +1,105 @@
+//! `kcidb-harvest explain DIR`: every inferred field, its value and its
+//! source, from one pass of the pipeline (detect → collect → report), with
+//! the ids a harvest with the same `--origin` delivers.
+
+use serde_json::json;
+
+use super::{print, CmdError};
+use crate::cli::ExplainArgs;
+use crate::exit_code::Verdict;
+use crate::output::{escape, shown};
+use crate::pipeline::{self, Candidate, DirYield};
+
+/// Values longer than this are cut in the table (`--json` has them whole).
+const SHOWN_VALUE: usize = 160;
+
+pub fn run(args: &ExplainArgs) -> Result<Verdict, CmdError> {
+    let opts = super::harvest_options(args.origin.as_deref(), &args.overrides, false, true)
+        .map_err(CmdError::Usage)?;
+    let stages = || -> Result<(Option<String>, DirYield), pipeline::HarvestError> {
+        let collected = pipeline::collect::collect(
+            pipeline::detect(Candidate::named(args.dir.clone()))?,
+            &opts.overrides,
+        )?;
+        // what a harvest would do with it now
+        let in_progress = pipeline::in_progress(&collected, opts.now);
+        Ok((in_progress, pipeline::report(collected, &opts)?))
+    };
+    let (in_progress, y) = match stages() {
+        Ok(r) => r,
+        Err(e) if e.is_missing() => return Err(CmdError::Usage(e.to_string())),
+        Err(e) => {
+            crate::reporter::get().error(None, &e.to_string());
+            return Ok(Verdict {
+                some_failed: true,
+                ..Verdict::default()
+            });
+        }
+    };
+    if args.json {
+        let v = json!({
+            "dir": y.dir.display().to_string(),
+            "layout": y.layout.id,
+            "in_progress": in_progress,
+            "status_reason": y.status_reason,
+            "warnings": y.warnings,
+            "fields": y.provenance,
+            "report": y.report,
+        });
+        print(&(serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"))?;
+        return Ok(Verdict::default());
+    }
+    print(&table(&y, in_progress.as_deref()))?;
+    Ok(Verdict::default())
+}
+
+/// The human table.
+fn table(y: &DirYield, in_progress: Option<&str>) -> String {
+    let mut s = String::new();
+    if let Some(reason) = in_progress {
+        s.push_str(&format!(
+            "in progress: {}\n(a harvest would not submit it now; the fields below are as if it had finished)\n\n",
+            escape(reason)
+        ));
+    }
+    s.push_str(&format!(
+        "{}: layout {}\n{}\nstatus: {} ({})\n\n",
+        shown(&y.dir),
+        y.layout.id,
+        escape(&y.line),
+        y.status.as_str(),
+        escape(&y.status_reason)
+    ));
+    if !y.warnings.is_empty() {
+        s.push_str("warnings:\n");
+        for w in &y.warnings {
+            s.push_str(&format!("  {}\n", escape(w)));
+        }
+        s.push('\n');
+    }
+    let width = y
+        .provenance
+        .iter()
+        .map(|f| f.object.len() + f.field.len() + 1)
+        .max()
+        .unwrap_or(10);
+    for f in &y.provenance {
+        let name = format!("{}.{}", f.object, f.field);
+        let mut value = f.value.to_string();
+        let n = value.chars().count();
+        if n > SHOWN_VALUE {
+            value = value.chars().take(SHOWN_VALUE).collect::<String>()
+                + &format!("… ({n} characters; --json shows it whole)");
+        }
+        s.push_str(&format!(
+            "{name:<width$}  {}\n{:<width$}    from {}\n",
+            escape(&value),
+            "",
+            escape(&f.source)
+        ));
+        for d in &f.disagreements {
+            s.push_str(&format!("{:<width$}    but {}\n", "", escape(d)));
+        }
+    }
+    s
+}
