@@ -53,7 +53,7 @@ impl DocWriter {
         if self.stdout_open {
             // a closed pipe (`| head`) is not an error: stop writing there;
             // any other error (a full disk) is
-            self.stdout_open = crate::output::stdout(text)?;
+            self.stdout_open = crate::reporter::get().suspend(|| crate::output::stdout(text))?;
         }
         if let Some(f) = &mut self.file {
             f.write_all(text.as_bytes())?;

@@ -269,6 +269,16 @@ impl Reporter {
         }
     }
 
+    /// Run `f` (a write on stdout) with the bar hidden, so a terminal
+    /// showing both never gets them mixed.
+    pub fn suspend<R>(&self, f: impl FnOnce() -> R) -> R {
+        let bar = self.lock_bar();
+        match bar.as_ref() {
+            Some(pb) => pb.suspend(f),
+            None => f(),
+        }
+    }
+
     fn lock_bar(&self) -> std::sync::MutexGuard<'_, Option<ProgressBar>> {
         self.bar.lock().unwrap_or_else(|e| e.into_inner())
     }

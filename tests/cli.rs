@@ -457,3 +457,324 @@ fn output_file_without_dry_run_holds_the_harvested_reports() {
         "and the report was spooled"
     );
 }
+
+/// The binary as a `std::process::Command` (its stdout can be redirected).
+fn plain_harvester() -> std::process::Command {
+    let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("kcidb-harvest"));
+    c.env_remove("KCIDB_REST")
+        .env_remove("KCIDB_HARVEST_ORIGIN")
+        .env("NO_COLOR", "1");
+    c
+}
+
+#[test]
+fn dry_run_to_a_full_disk_fails_with_one_clear_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = unpack_case("pass-tiny", tmp.path());
+    let full = std::fs::File::options()
+        .write(true)
+        .open("/dev/full")
+        .expect("/dev/full");
+    let out = plain_harvester()
+        .arg(&dir)
+        .args(["--origin", "gregkh", "--dry-run"])
+        .stdout(full)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(
+            "kcidb-harvest: error: cannot write `standard output`: No space left on device"
+        ),
+        "{err}"
+    );
+    // `-o` to a full disk too
+    let out = harvester()
+        .arg(&dir)
+        .args(["--origin", "gregkh", "--dry-run", "-o", "/dev/full"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot write `/dev/full`"));
+    // other commands' stdout as well
+    for args in [vec!["parsers"], vec!["man"], vec!["completions", "bash"]] {
+        let full = std::fs::File::options()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let out = plain_harvester().args(&args).stdout(full).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+    }
+}
+
+#[test]
+fn a_closed_pipe_ends_quietly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = unpack_case("pass-tiny", tmp.path());
+    let mut child = plain_harvester()
+        .arg(&dir)
+        .args(["--origin", "gregkh", "--dry-run"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // the reader went away before the first byte
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("error"));
+}
+
+#[test]
+fn every_json_line_of_a_dry_run_backfill_is_typed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("results");
+    for c in ["pass-tiny", "fail-compile"] {
+        unpack_case(c, &root);
+    }
+    // a directory that fails, and one with a refused link (a warning)
+    write(&root.join("broken/linux/log"), "");
+    write(&root.join("broken/run_test.sh"), "x");
+    let linked = root.join("pass-tiny-linked");
+    copy_dir(&root.join("pass-tiny"), &linked);
+    std::fs::remove_file(linked.join("commit.txt")).ok();
+    std::os::unix::fs::symlink("/etc/hostname", linked.join("commit.txt")).unwrap();
+    let out = harvester()
+        .arg("-r")
+        .arg(&root)
+        .args(["--origin", "gregkh", "--dry-run", "--format", "json", "-j2"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    let mut types = Vec::new();
+    for l in err.lines() {
+        let v: Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}"));
+        types.push(v["type"].as_str().expect("a type").to_string());
+    }
+    assert!(types.contains(&"warning".to_string()), "{err}");
+    assert_eq!(
+        types.iter().filter(|t| *t == "directory").count(),
+        4,
+        "{err}"
+    );
+    assert_eq!(types.last().map(String::as_str), Some("summary"), "{err}");
+    // the document on stdout is untouched by them (the linked copy is
+    // the same build as pass-tiny: once in the document)
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("one document");
+    assert_eq!(doc["builds"].as_array().map(Vec::len), Some(2));
+}
+
+#[test]
+fn a_fresh_bare_log_or_tuxmake_directory_is_never_in_progress() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (name, layout, dir) in layout_examples(tmp.path()) {
+        if layout != "tuxmake" && layout != "build_log" {
+            continue;
+        }
+        // freshly copied: every mtime is now, and there is no KTEST_RUN line
+        let fresh = tmp.path().join(format!("fresh-{name}"));
+        copy_dir(&dir, &fresh);
+        let out = harvester()
+            .arg(&fresh)
+            .args(["--origin", "gregkh", "--dry-run"])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("in progress"), "{name}: {err}");
+        let doc: Value = serde_json::from_slice(&out.stdout).expect("a document");
+        assert_eq!(doc["builds"].as_array().map(Vec::len), Some(1), "{name}");
+    }
+    // a fresh ktest directory without its KTEST_RUN line still waits
+    let dir = unpack_case("pass-tiny", tmp.path());
+    let out_log = std::fs::read_to_string(dir.join("output_log")).unwrap();
+    let cut: String = out_log
+        .lines()
+        .filter(|l| !l.contains("KTEST_RUN"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(dir.join("output_log"), cut).unwrap();
+    let log = std::fs::read_to_string(dir.join("linux/log")).unwrap();
+    let head = &log[..log.find("Build time:").unwrap_or(log.len() / 2)];
+    std::fs::write(dir.join("linux/log"), head).unwrap();
+    let out = harvester()
+        .arg(&dir)
+        .args(["--origin", "gregkh", "--dry-run"])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("in progress, not submitted"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn explain_shows_the_ids_a_harvest_delivers_whole() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = unpack_case("warn", tmp.path());
+    let (checkout, build) = ids(&dry_run(&dir));
+    let out = harvester().arg("explain").arg(&dir).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "explain needs the origin");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--origin"));
+    let out = harvester()
+        .arg("explain")
+        .arg(&dir)
+        .args(["--origin", "gregkh"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(&format!("\"{build}\"")), "{text}");
+    assert!(text.contains(&format!("\"{checkout}\"")), "{text}");
+}
+
+#[test]
+fn man_prints_one_page_and_installs_every_page() {
+    let out = harvester().arg("man").output().unwrap();
+    assert!(out.status.success());
+    let page = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(page.matches(".TH ").count(), 1, "one page");
+    assert!(
+        page.contains("kcidb\\-harvest\\-send(1)"),
+        "names the send page"
+    );
+    let out = harvester().args(["man", "send"]).output().unwrap();
+    assert!(out.status.success());
+    let send = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        send.starts_with(".ie") || send.contains(".TH kcidb-harvest-send"),
+        "{send}"
+    );
+    // --dir installs every page a page refers to
+    let tmp = tempfile::tempdir().unwrap();
+    let out = harvester()
+        .args(["man", "--dir"])
+        .arg(tmp.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    for cap in page.split("kcidb\\-harvest\\-").skip(1) {
+        let Some((name, _)) = cap.split_once("(1)") else {
+            continue;
+        };
+        let file = tmp.path().join(format!("kcidb-harvest-{name}.1"));
+        assert!(
+            file.is_file(),
+            "{} is referred to but not installed",
+            file.display()
+        );
+    }
+    assert!(tmp.path().join("kcidb-harvest.1").is_file());
+    let out = harvester().args(["man", "nosuch"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+/// Whether tmux is here; CI (`.ci/run` installs it and sets
+/// KCIDB_HARVEST_REQUIRE_TMUX=1) must have it.
+fn have_tmux() -> bool {
+    let ok = std::process::Command::new("tmux")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(
+            std::env::var_os("KCIDB_HARVEST_REQUIRE_TMUX").is_none(),
+            "tmux is required here"
+        );
+        eprintln!("tmux not installed: terminal test skipped");
+    }
+    ok
+}
+
+#[test]
+fn the_progress_bar_is_drawn_on_a_terminal_and_warnings_never_tear_it() {
+    if !have_tmux() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("results");
+    let one = unpack_case("pass-tiny", tmp.path());
+    // 120 directories; every third has a link leading outside (a warning
+    // printed from the batch while the bar is drawn)
+    for i in 0..120 {
+        let d = root.join(format!("run{i:03}"));
+        copy_dir(&one, &d);
+        if i % 3 == 0 {
+            std::os::unix::fs::symlink("/etc/hostname", d.join("ktest.conf.orig")).unwrap();
+            std::fs::remove_file(d.join("commit.txt")).ok();
+            std::os::unix::fs::symlink("/etc/hostname", d.join("commit.txt")).unwrap();
+        }
+    }
+    let session = format!("kh{}", std::process::id());
+    let bin = assert_cmd::cargo::cargo_bin("kcidb-harvest");
+    let log = tmp.path().join("done");
+    let script = format!(
+        "NO_COLOR=1 {} -r {} --origin gregkh --dry-run -j2 > {}; echo EXIT=$? > {}; sleep 30",
+        bin.display(),
+        root.display(),
+        tmp.path().join("doc.json").display(),
+        log.display()
+    );
+    let tmux = |args: &[&str]| {
+        std::process::Command::new("tmux")
+            .args(args)
+            .output()
+            .expect("tmux")
+    };
+    let started = tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        &session,
+        "-x",
+        "200",
+        "-y",
+        "50",
+        "bash",
+        "-c",
+        &script,
+    ]);
+    assert!(started.status.success(), "{started:?}");
+    let capture = || {
+        String::from_utf8_lossy(
+            &tmux(&["capture-pane", "-p", "-J", "-S", "-2000", "-t", &session]).stdout,
+        )
+        .into_owned()
+    };
+    // poll the pane (a bounded number of times) until the run ends
+    let mut saw_bar = false;
+    let mut screen = String::new();
+    for _ in 0..3000 {
+        screen = capture();
+        saw_bar |= screen.lines().any(|l| l.contains("/120 dirs"));
+        if log.exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let _ = tmux(&["kill-session", "-t", &session]);
+    assert_eq!(
+        std::fs::read_to_string(&log).unwrap_or_default().trim(),
+        "EXIT=0",
+        "{screen}"
+    );
+    assert!(saw_bar, "the bar was never drawn:\n{screen}");
+    // after the run: the bar is cleared, and every line is whole
+    let lines: Vec<&str> = screen.lines().filter(|l| !l.trim().is_empty()).collect();
+    let warnings = lines
+        .iter()
+        .filter(|l| l.starts_with("kcidb-harvest: warning: "))
+        .count();
+    assert!(warnings >= 40, "{screen}");
+    for l in &lines {
+        assert!(
+            !l.contains("/120 dirs"),
+            "bar left on screen: {l}\n{screen}"
+        );
+        let known = l.starts_with("kcidb-harvest: warning: ")
+            || l.contains(": Build of 6.1 ")
+            || l.starts_with("summary:")
+            || l.starts_with("  ");
+        assert!(known, "torn line: {l:?}\n{screen}");
+    }
+}

@@ -858,3 +858,123 @@ fn send_of_a_spool_that_does_not_exist_is_a_usage_error() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(String::from_utf8_lossy(&out.stderr).contains("nothing to send"));
 }
+
+/// Every stderr line of `--format json` is one JSON object whose `"type"`
+/// is one of the documented ones, with that type's fields.
+fn assert_typed_json_lines(stderr: &[u8]) -> Vec<Value> {
+    let text = String::from_utf8_lossy(stderr);
+    let mut lines = Vec::new();
+    for l in text.lines() {
+        let v: Value =
+            serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}\n{text}"));
+        let ty = v["type"].as_str().unwrap_or_else(|| panic!("no type: {l}"));
+        let needs: &[&str] = match ty {
+            "directory" => &["dir", "outcome"],
+            "delivery" => &["dir", "build_id", "delivery", "detail"],
+            "warning" | "error" => &["message"],
+            "hint" => &["message"],
+            "log" => &["level", "message"],
+            "waiting" => &["submission_id", "status", "polls", "next_poll_seconds"],
+            "spool_file" => &["file", "result", "already_delivered"],
+            "summary" => &["directories", "outcomes", "failed", "hints"],
+            "send_summary" => &[
+                "sent",
+                "already_delivered",
+                "invalid",
+                "failed",
+                "remaining",
+                "spool",
+            ],
+            other => panic!("undocumented type `{other}`: {l}"),
+        };
+        for k in needs {
+            assert!(v.get(*k).is_some(), "`{ty}` line without `{k}`: {l}");
+        }
+        lines.push(v);
+    }
+    lines
+}
+
+fn types(lines: &[Value]) -> Vec<&str> {
+    lines.iter().filter_map(|v| v["type"].as_str()).collect()
+}
+
+#[test]
+fn every_json_line_of_harvest_and_send_is_typed() {
+    let w = world();
+    let dirs: Vec<PathBuf> = ["pass-tiny", "warn"]
+        .iter()
+        .map(|c| common::unpack_case(c, &w.results()))
+        .collect();
+    // delivered, with -v detail and a warning (no repository URL known)
+    let out = common::bin(w.root())
+        .args(harvest_args(&dirs))
+        .args(w.delivery(&w.rest_token, "5s"))
+        .args(["--format", "json", "-v", "--wait"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let lines = assert_typed_json_lines(&out.stderr);
+    let t = types(&lines);
+    assert_eq!(t.iter().filter(|t| **t == "directory").count(), 2, "{t:?}");
+    assert_eq!(t.iter().filter(|t| **t == "delivery").count(), 2, "{t:?}");
+    assert!(t.contains(&"log"), "{t:?}");
+    assert_eq!(t.last(), Some(&"summary"), "{t:?}");
+
+    // spooled by a server that is down, then sent with `send --format json`
+    let dir = common::unpack_case("fail-patch", &w.results());
+    w.rest.set_always(Some(Fault::Status(503)));
+    let out = common::bin(w.root())
+        .args(harvest_args(std::slice::from_ref(&dir)))
+        .args(w.delivery(&w.rest_token, "200ms"))
+        .args(["--format", "json"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out));
+    let lines = assert_typed_json_lines(&out.stderr);
+    let summary = lines.last().expect("summary");
+    assert_eq!(summary["type"], "summary");
+    assert!(
+        summary["hints"][0]
+            .as_str()
+            .is_some_and(|h| h.contains("kcidb-harvest send")),
+        "{summary}"
+    );
+    w.rest.set_always(None);
+    let out = common::bin(w.root())
+        .arg("send")
+        .args(w.delivery(&w.rest_token, "5s"))
+        .args(["--format", "json"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let lines = assert_typed_json_lines(&out.stderr);
+    assert_eq!(
+        types(&lines),
+        ["spool_file", "send_summary"],
+        "{}",
+        text(&out)
+    );
+    assert_eq!(lines[0]["result"], "sent");
+    assert_eq!(lines[1]["sent"], 1);
+}
+
+#[test]
+fn send_says_nothing_of_log_storage_it_does_not_use() {
+    let w = world();
+    let hs = reports(&w, 1);
+    common::fill_spool(&w.spool(), &hs);
+    // a REST endpoint and no storage: harvest would warn that logs get no
+    // URLs; send uploads no logs, so it must not
+    let out = common::bin(w.root())
+        .arg("send")
+        .arg(w.spool())
+        .args(["--kcidb-rest-url", &w.rest.url(), "--kcidb-token-file"])
+        .arg(w.token_file(&w.rest_token))
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("storage"), "{err}");
+    assert!(err.contains("sent as "), "{err}");
+}

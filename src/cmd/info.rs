@@ -45,7 +45,10 @@ fn man_pages() -> Result<Vec<(String, Vec<u8>)>, CmdError> {
         Ok(buf)
     };
     let mut pages = vec![("kcidb-harvest.1".to_string(), render(Cli::command())?)];
-    for sub in Cli::command().get_subcommands() {
+    // built, so clap's own `help` subcommand (which the main page lists) has a page too
+    let mut cmd = Cli::command();
+    cmd.build();
+    for sub in cmd.get_subcommands() {
         let name = format!("kcidb-harvest-{}", sub.get_name());
         // clap keeps command names for the program's life: leaked, once
         let leaked: &'static str = Box::leak(name.clone().into_boxed_str());
