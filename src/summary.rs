@@ -68,11 +68,23 @@ impl Summary {
         for (k, v) in rows {
             s.push_str(&format!("  {k:<w$}  {v:>nw$}\n"));
         }
-        for f in &self.failed {
+        // one line per reason (a backfill can refuse a thousand
+        // directories for the same reason): its count and the first ones
+        for (reason, dirs) in group_by_reason(&self.failed) {
+            let shown: Vec<String> = dirs
+                .iter()
+                .take(3)
+                .map(|d| crate::output::shown(d))
+                .collect();
+            let more = if dirs.len() > 3 {
+                format!(" and {} more", dirs.len() - 3)
+            } else {
+                String::new()
+            };
             s.push_str(&format!(
-                "  failed: {}: {}\n",
-                crate::output::shown(&f.dir),
-                crate::output::escape(&f.reason)
+                "  failed: {}{more}: {}\n",
+                shown.join(", "),
+                crate::output::escape(reason)
             ));
         }
         for f in &self.skipped_paths {
@@ -90,5 +102,46 @@ impl Summary {
         }
         s.push_str(&format!("  elapsed {:.1}s", self.elapsed_seconds));
         s
+    }
+}
+
+/// Failures grouped by reason, in the order each reason first appears.
+fn group_by_reason(failed: &[Failure]) -> Vec<(&str, Vec<&std::path::Path>)> {
+    let mut groups: Vec<(&str, Vec<&std::path::Path>)> = Vec::new();
+    let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for f in failed {
+        let i = *index.entry(&f.reason).or_insert_with(|| {
+            groups.push((&f.reason, Vec::new()));
+            groups.len() - 1
+        });
+        groups[i].1.push(&f.dir);
+    }
+    groups
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_with_one_reason_are_one_line() {
+        let mut s = Summary::default();
+        for i in 0..5 {
+            s.failed.push(Failure {
+                dir: format!("d{i}").into(),
+                reason: "not delivered: unknown commit".into(),
+            });
+        }
+        s.failed.push(Failure {
+            dir: "x".into(),
+            reason: "unknown layout".into(),
+        });
+        let text = s.human();
+        assert!(
+            text.contains("  failed: d0, d1, d2 and 2 more: not delivered: unknown commit\n"),
+            "{text}"
+        );
+        assert!(text.contains("  failed: x: unknown layout\n"), "{text}");
+        assert_eq!(text.matches("unknown commit").count(), 1, "{text}");
     }
 }

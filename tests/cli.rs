@@ -778,3 +778,30 @@ fn the_progress_bar_is_drawn_on_a_terminal_and_warnings_never_tear_it() {
         assert!(known, "torn line: {l:?}\n{screen}");
     }
 }
+
+#[test]
+fn a_backfill_of_bare_logs_says_each_hint_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("old");
+    for i in 0..6 {
+        // bare logs of long ago: no commit known, so delivery refuses them
+        write(
+            &root.join(format!("d{i}/build.log")),
+            format!("make ARCH=x86_64\n  CC      init/main.o\ninit/main.c:{i}:1: warning: x [-Wfoo]\nKernel: arch/x86/boot/bzImage is ready  (#1)\n"),
+        );
+    }
+    age(&root);
+    let out = harvester()
+        .current_dir(tmp.path())
+        .arg("-r")
+        .arg(&root)
+        .args(["--origin", "gregkh", "--spool"])
+        .arg(tmp.path().join("spool"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.matches("--allow-unknown-commit").count(), 1, "{err}");
+    assert_eq!(err.matches("  failed: ").count(), 1, "{err}");
+    assert!(err.contains(" and 3 more: not delivered: "), "{err}");
+}
