@@ -377,6 +377,7 @@ pub struct Uploader {
     auth: HeaderValue,
     retry: RetryPolicy,
     timeout: Duration,
+    clock: std::sync::Arc<dyn crate::clock::Clock>,
 }
 
 /// What reading an upload back showed.
@@ -413,7 +414,14 @@ impl Uploader {
             auth: bearer(&ep.token).map_err(ConfigError::Invalid)?,
             retry: settings.retry,
             timeout: settings.timeout,
+            clock: std::sync::Arc::new(crate::clock::SystemClock),
         })
+    }
+
+    /// The same uploader on another clock (tests).
+    pub fn with_clock(mut self, clock: std::sync::Arc<dyn crate::clock::Clock>) -> Uploader {
+        self.clock = clock;
+        self
     }
 
     /// Base URL without a trailing slash.
@@ -435,7 +443,7 @@ impl Uploader {
         endpoint.set_path(&p);
         let what = format!("upload {dir}/{name}");
         let timeout = transfer_timeout(self.timeout, file.len);
-        let r = with_retries(&self.retry, &what, |_| {
+        let r = with_retries(&self.retry, self.clock.as_ref(), &what, |_| {
             let f = match File::open(file.path()) {
                 Ok(f) => f,
                 Err(e) => {

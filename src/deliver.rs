@@ -206,6 +206,14 @@ impl Deliverer {
         })
     }
 
+    /// The same deliverer on another clock for its retries and polls
+    /// (tests: a [`crate::clock::FakeClock`]).
+    pub fn with_clock(mut self, clock: std::sync::Arc<dyn crate::clock::Clock>) -> Deliverer {
+        self.rest = self.rest.map(|r| r.with_clock(clock.clone()));
+        self.uploader = self.uploader.map(|u| u.with_clock(clock));
+        self
+    }
+
     /// What the batch workers may do ahead of [`Deliverer::push`]
     /// (compress artifacts on every core) without touching the network.
     pub fn prepare_plan(&self) -> PreparePlan {
@@ -446,7 +454,9 @@ impl Deliverer {
                 }
                 drop(lock);
                 let ingest = if self.settings.wait {
-                    let st = rest.wait(&id, self.settings.retry.total);
+                    let st = rest.wait(&id, self.settings.retry.total, &mut |p| {
+                        crate::reporter::get().waiting(p)
+                    });
                     log_ingest(&id, &st);
                     Some(st)
                 } else {

@@ -9,6 +9,7 @@
 
 pub mod artifacts;
 pub mod cli;
+pub mod clock;
 pub mod cmd;
 pub mod deliver;
 pub mod discover;

@@ -242,6 +242,16 @@ impl Reporter {
         });
     }
 
+    /// `--wait`: one poll that did not bring the verdict yet.
+    pub fn waiting(&self, p: &crate::submit::WaitProgress<'_>) {
+        self.emit(&Line::Waiting {
+            submission_id: p.submission_id.to_string(),
+            status: p.status.to_string(),
+            polls: p.polls,
+            next_poll_seconds: p.next.as_secs_f64(),
+        });
+    }
+
     /// Show a progress bar of `len` steps (human output on a terminal only;
     /// the caller decides).
     pub fn start_bar(&self, len: u64) {

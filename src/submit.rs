@@ -15,12 +15,14 @@ use std::fmt;
 use std::io::Read;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant, SystemTime};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use reqwest::blocking::{Body, Client, Response};
 use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER};
 use reqwest::{StatusCode, Url};
 
+use crate::clock::{Clock, SystemClock};
 use crate::settings::{ConfigError, Endpoint, RetryPolicy, Secret, Settings};
 
 static STOP: AtomicBool = AtomicBool::new(false);
@@ -66,10 +68,11 @@ pub(crate) enum Retried<E> {
 /// budget is spent.
 pub(crate) fn with_retries<T, E>(
     policy: &RetryPolicy,
+    clock: &dyn Clock,
     what: &str,
     mut attempt: impl FnMut(u32) -> Attempt<T, E>,
 ) -> Result<T, Retried<E>> {
-    let start = Instant::now();
+    let start = clock.now();
     let mut jitter = Jitter::new();
     let mut n: u32 = 0;
     loop {
@@ -87,7 +90,7 @@ pub(crate) fn with_retries<T, E>(
             Some(a) => a,
             None => jitter.upper_half(backoff),
         };
-        let elapsed = start.elapsed();
+        let elapsed = clock.now() - start;
         if elapsed + delay > policy.total {
             let last = match after {
                 Some(a) if a > policy.total => format!(
@@ -107,24 +110,9 @@ pub(crate) fn with_retries<T, E>(
             delay.as_secs_f64(),
             n
         );
-        if !sleep_unless_stopped(delay) {
+        if !clock.sleep(delay, &stop_requested) {
             return Err(Retried::Interrupted { last: why });
         }
-    }
-}
-
-/// Sleep in small steps; false if a stop was requested meanwhile.
-fn sleep_unless_stopped(d: Duration) -> bool {
-    let end = Instant::now() + d;
-    loop {
-        if stop_requested() {
-            return false;
-        }
-        let now = Instant::now();
-        if now >= end {
-            return true;
-        }
-        std::thread::sleep((end - now).min(Duration::from_millis(100)));
     }
 }
 
@@ -391,6 +379,18 @@ pub struct RestClient {
     auth: HeaderValue,
     retry: RetryPolicy,
     max_bytes: usize,
+    clock: Arc<dyn Clock>,
+}
+
+/// One poll of `--wait` that did not give the verdict yet.
+#[derive(Clone, Debug)]
+pub struct WaitProgress<'a> {
+    pub submission_id: &'a str,
+    /// What the receiver said (`ready`, `HTTP 503`, …).
+    pub status: &'a str,
+    pub polls: u32,
+    /// When the next poll is.
+    pub next: Duration,
 }
 
 impl RestClient {
@@ -407,7 +407,14 @@ impl RestClient {
             auth: bearer(&ep.token).map_err(ConfigError::Invalid)?,
             retry: settings.retry,
             max_bytes: settings.max_bytes,
+            clock: Arc::new(SystemClock),
         })
+    }
+
+    /// The same client on another clock (tests: a [`crate::clock::FakeClock`]).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> RestClient {
+        self.clock = clock;
+        self
     }
 
     /// The submit URL (no credentials in it).
@@ -432,7 +439,7 @@ impl RestClient {
 
     fn submit_body(&self, body: impl Fn() -> Result<Body, String>) -> Result<String, SubmitError> {
         let what = format!("submit to {}", self.url);
-        let r = with_retries(&self.retry, &what, |_| {
+        let r = with_retries(&self.retry, self.clock.as_ref(), &what, |_| {
             let body = match body() {
                 Ok(b) => b,
                 Err(e) => return Attempt::Fail(SubmitError::Protocol(e)),
@@ -518,13 +525,21 @@ impl RestClient {
     }
 
     /// Poll `GET /status?id=` until `processed` or `failed`, for at most
-    /// `limit`.
-    pub fn wait(&self, id: &str, limit: Duration) -> IngestStatus {
-        let start = Instant::now();
+    /// `limit`; `progress` hears of every poll that did not decide (so a
+    /// receiver that never processes is not minutes of silence).
+    pub fn wait(
+        &self,
+        id: &str,
+        limit: Duration,
+        progress: &mut dyn FnMut(&WaitProgress<'_>),
+    ) -> IngestStatus {
+        let start = self.clock.now();
         let mut delay = Duration::from_millis(500);
         let mut last = String::from("ready");
         let mut notfound = 0;
+        let mut polls: u32 = 0;
         loop {
+            polls += 1;
             let mut url = self.status_url.clone();
             url.query_pairs_mut().append_pair("id", id);
             match self
@@ -562,10 +577,16 @@ impl RestClient {
                 }
                 Err(e) => last = describe(&e),
             }
-            if start.elapsed() + delay > limit {
+            if self.clock.now() - start + delay > limit {
                 return IngestStatus::Pending(last);
             }
-            if !sleep_unless_stopped(delay) {
+            progress(&WaitProgress {
+                submission_id: id,
+                status: &last,
+                polls,
+                next: delay,
+            });
+            if !self.clock.sleep(delay, &stop_requested) {
                 return IngestStatus::Pending(last);
             }
             delay = (delay * 2).min(Duration::from_secs(30));
@@ -586,6 +607,7 @@ fn valid_submission_id(id: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::FakeClock;
 
     fn policy(total_ms: u64) -> RetryPolicy {
         RetryPolicy {
@@ -597,38 +619,40 @@ mod tests {
 
     #[test]
     fn retries_until_done() {
-        let r: Result<u32, Retried<()>> = with_retries(&policy(5_000), "t", |n| {
-            if n < 4 {
-                Attempt::Retry {
-                    why: "503".into(),
-                    after: None,
+        let r: Result<u32, Retried<()>> =
+            with_retries(&policy(5_000), &FakeClock::new(), "t", |n| {
+                if n < 4 {
+                    Attempt::Retry {
+                        why: "503".into(),
+                        after: None,
+                    }
+                } else {
+                    Attempt::Done(n)
                 }
-            } else {
-                Attempt::Done(n)
-            }
-        });
+            });
         assert_eq!(r.ok(), Some(4));
     }
 
     #[test]
     fn permanent_failure_stops_at_once() {
         let mut calls = 0;
-        let r: Result<(), Retried<&str>> = with_retries(&policy(5_000), "t", |_| {
-            calls += 1;
-            Attempt::Fail("401")
-        });
+        let r: Result<(), Retried<&str>> =
+            with_retries(&policy(5_000), &FakeClock::new(), "t", |_| {
+                calls += 1;
+                Attempt::Fail("401")
+            });
         assert!(matches!(r, Err(Retried::Failed("401"))));
         assert_eq!(calls, 1);
     }
 
     #[test]
     fn gives_up_within_budget() {
-        let start = Instant::now();
-        let r: Result<(), Retried<()>> = with_retries(&policy(200), "t", |_| Attempt::Retry {
-            why: "down".into(),
-            after: None,
-        });
-        let el = start.elapsed();
+        let clock = FakeClock::new();
+        let r: Result<(), Retried<()>> =
+            with_retries(&policy(200), &clock, "t", |_| Attempt::Retry {
+                why: "down".into(),
+                after: None,
+            });
         match r {
             Err(Retried::GaveUp { attempts, last, .. }) => {
                 assert!(attempts >= 4, "{attempts}");
@@ -636,15 +660,43 @@ mod tests {
             }
             _ => panic!("expected GaveUp"),
         }
-        assert!(el < Duration::from_millis(400), "{el:?}");
+        // the waits: doubling from 10 ms, capped at 40 ms, each in its upper
+        // half, and never past the budget
+        let sleeps = clock.sleeps();
+        let caps = [10u64, 20, 40, 40, 40, 40, 40, 40, 40, 40];
+        for (d, cap) in sleeps.iter().zip(caps) {
+            let ms = d.as_millis() as u64;
+            assert!(ms >= cap / 2 && ms <= cap, "{sleeps:?}");
+        }
+        assert!(clock.elapsed() <= Duration::from_millis(200), "{sleeps:?}");
+    }
+
+    #[test]
+    fn retry_after_replaces_the_backoff() {
+        let clock = FakeClock::new();
+        let mut n = 0;
+        let r: Result<(), Retried<()>> = with_retries(&policy(5_000), &clock, "t", |_| {
+            n += 1;
+            if n == 1 {
+                Attempt::Retry {
+                    why: "HTTP 429".into(),
+                    after: Some(Duration::from_secs(2)),
+                }
+            } else {
+                Attempt::Done(())
+            }
+        });
+        assert!(r.is_ok());
+        assert_eq!(clock.sleeps(), [Duration::from_secs(2)]);
     }
 
     #[test]
     fn retry_after_beyond_budget_gives_up_now() {
-        let r: Result<(), Retried<()>> = with_retries(&policy(1_000), "t", |_| Attempt::Retry {
-            why: "HTTP 429".into(),
-            after: Some(Duration::from_secs(3600)),
-        });
+        let r: Result<(), Retried<()>> =
+            with_retries(&policy(1_000), &FakeClock::new(), "t", |_| Attempt::Retry {
+                why: "HTTP 429".into(),
+                after: Some(Duration::from_secs(3600)),
+            });
         match r {
             Err(Retried::GaveUp { attempts, last, .. }) => {
                 assert_eq!(attempts, 1);

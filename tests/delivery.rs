@@ -6,7 +6,9 @@ mod common;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, Once};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use kcidb_harvest::clock::FakeClock;
 
 use common::http::Fault;
 use common::rest::RestServer;
@@ -50,11 +52,14 @@ struct World {
     storage: StorageServer,
     rest_token: String,
     storage_token: String,
+    /// The deliverers' clock: retries and polls wait on it (instantly)
+    clock: FakeClock,
 }
 
 fn world() -> World {
     capture_logs();
     World {
+        clock: FakeClock::new(),
         tmp: tempfile::tempdir().expect("tempdir"),
         rest: RestServer::start(),
         storage: StorageServer::start(),
@@ -91,7 +96,9 @@ impl World {
         common::settings(&self.args("5s"), self.root())
     }
     fn deliverer(&self, s: &Settings) -> Deliverer {
-        Deliverer::new(s, opts()).expect("deliverer")
+        Deliverer::new(s, opts())
+            .expect("deliverer")
+            .with_clock(std::sync::Arc::new(self.clock.clone()))
     }
     fn journal(&self) -> Vec<Value> {
         std::fs::read_to_string(self.spool().join("journal.jsonl"))
@@ -320,27 +327,26 @@ fn large_runs_are_split_and_checkouts_sent_once_per_submission() {
 
 /// A fault on the first submission attempt(s); the report must be delivered
 /// exactly once.
-fn delivered_once_despite(faults: Vec<Fault>) -> (World, Harvested, Duration) {
+fn delivered_once_despite(faults: Vec<Fault>) -> (World, Harvested, Vec<Duration>) {
     let w = world();
     for f in faults {
         w.rest.push_fault(f);
     }
     let h = w.dir("faulty");
-    let start = Instant::now();
     let id = delivered_id(&one(run(w.deliverer(&w.settings()), vec![h.clone()])));
-    let took = start.elapsed();
     let subs = w.rest.submissions();
     assert_eq!(subs.len(), 1, "delivered exactly once");
     assert_eq!(subs[0].id, id);
     assert_eq!(subs[0].json(), expected_with_urls(&h, &w.storage.url()));
     assert_eq!(w.journal().len(), 1);
     assert!(w.spooled().is_empty());
-    (w, h, took)
+    let sleeps = w.clock.sleeps();
+    (w, h, sleeps)
 }
 
 #[test]
 fn server_errors_are_retried_with_backoff() {
-    let (w, _, took) = delivered_once_despite(vec![
+    let (w, _, sleeps) = delivered_once_despite(vec![
         Fault::Status(503),
         Fault::Status(502),
         Fault::Status(500),
@@ -348,10 +354,11 @@ fn server_errors_are_retried_with_backoff() {
     let statuses: Vec<u16> = w.rest.submit_requests().iter().map(|s| s.status).collect();
     assert_eq!(statuses, vec![503, 502, 500, 200]);
     // 50 ms, 100 ms, 200 ms nominal, each jittered into its upper half.
-    assert!(took >= Duration::from_millis(175), "{took:?}");
-    let seen = w.rest.submit_requests();
-    let gaps: Vec<Duration> = seen.windows(2).map(|p| p[1].at - p[0].at).collect();
-    assert!(gaps[2] > gaps[0], "backoff grows: {gaps:?}");
+    assert_eq!(sleeps.len(), 3, "{sleeps:?}");
+    for (d, nominal) in sleeps.iter().zip([50u128, 100, 200]) {
+        let ms = d.as_millis();
+        assert!(ms >= nominal / 2 && ms <= nominal, "{sleeps:?}");
+    }
 }
 
 #[test]
@@ -362,30 +369,26 @@ fn a_connection_reset_mid_body_is_retried() {
 
 #[test]
 fn a_response_slower_than_the_timeout_is_retried() {
-    let (w, _, took) = delivered_once_despite(vec![Fault::StallBeforeBody(Duration::from_secs(3))]);
+    let (w, _, sleeps) =
+        delivered_once_despite(vec![Fault::StallBeforeBody(Duration::from_secs(3))]);
+    // the 1 s request timeout ended the first attempt; one backoff, then
+    // the second attempt went through
     assert_eq!(w.rest.submit_requests().len(), 2);
-    assert!(
-        took >= Duration::from_secs(1),
-        "the 1 s timeout fired: {took:?}"
-    );
-    assert!(
-        took < Duration::from_secs(3),
-        "did not wait for the stall: {took:?}"
-    );
+    assert_eq!(sleeps.len(), 1, "{sleeps:?}");
 }
 
 #[test]
 fn retry_after_is_honoured() {
-    let (w, _, _) = delivered_once_despite(vec![Fault::TooManyRequests("2".into())]);
+    let (w, _, sleeps) = delivered_once_despite(vec![Fault::TooManyRequests("2".into())]);
     let seen = w.rest.submit_requests();
     assert_eq!(
         seen.iter().map(|s| s.status).collect::<Vec<_>>(),
         vec![429, 200]
     );
-    let gap = seen[1].at - seen[0].at;
-    assert!(
-        gap >= Duration::from_millis(1900),
-        "waited {gap:?}, not the 2 s asked"
+    assert_eq!(
+        sleeps,
+        [Duration::from_secs(2)],
+        "the 2 s asked, not the backoff"
     );
 }
 
@@ -796,6 +799,26 @@ fn wait_reports_the_ingest_verdict() {
     assert_eq!(
         out[0].ingest,
         Some(kcidb_harvest::submit::IngestStatus::Failed)
+    );
+}
+
+#[test]
+fn wait_on_a_receiver_that_never_processes_says_so_and_stops_at_the_budget() {
+    let w = world();
+    let mut a = w.args("10s");
+    a.wait = true;
+    let s = common::settings(&a, w.root());
+    let out = run(w.deliverer(&s), vec![w.dir("never")]);
+    assert_eq!(
+        out[0].ingest,
+        Some(kcidb_harvest::submit::IngestStatus::Pending("ready".into()))
+    );
+    // polls after 0.5, 1, 2, 4 s; the next (8 s) would pass the 10 s budget
+    let polls = w.rest.seen().iter().filter(|s| s.path == "/status").count();
+    assert_eq!(polls, 5);
+    assert_eq!(
+        w.clock.sleeps(),
+        [500, 1000, 2000, 4000].map(Duration::from_millis)
     );
 }
 

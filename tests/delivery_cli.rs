@@ -5,7 +5,12 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+/// Waiting for a child process to reach a point: this many polls of
+/// [`POLL`] at most (a bound on the test, not an assertion about time).
+const MAX_POLLS: u32 = 2000;
+const POLL: Duration = Duration::from_millis(10);
 
 use common::http::Fault;
 use common::rest::RestServer;
@@ -270,19 +275,19 @@ fn every_transient_fault_in_a_row_still_delivers_exactly_once() {
     }
     w.storage.push_fault(Fault::Status(503));
     w.storage.push_fault(Fault::ResetMidBody);
-    let start = Instant::now();
     let out = w.harvest(std::slice::from_ref(&dir), &w.rest_token, "30s");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let statuses: Vec<u16> = w.rest.submit_requests().iter().map(|s| s.status).collect();
     assert_eq!(statuses, vec![503, 502, 0, 0, 429, 200]);
-    let seen = w.rest.submit_requests();
+    // the schedule the program chose, as it says it (not how long it took)
+    let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        seen[5].at - seen[4].at >= Duration::from_millis(950),
-        "Retry-After: 1 honoured"
+        err.contains("HTTP 429") && err.contains("retrying in 1.0s (attempt 5 failed)"),
+        "Retry-After: 1 honoured: {err}"
     );
     assert!(
-        start.elapsed() >= Duration::from_secs(2),
-        "the 1 s timeout fired once"
+        err.contains("timed out"),
+        "the 1 s timeout ended the stalled attempt: {err}"
     );
     assert_eq!(w.rest.submissions().len(), 1, "delivered exactly once");
     assert_eq!(w.journal().len(), 1);
@@ -494,13 +499,11 @@ fn an_interrupted_send_resumes_without_duplicates() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("spawn");
-    let start = Instant::now();
+    let mut polls = 0;
     while w.rest.submit_requests().len() < 2 {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "second submission never came"
-        );
-        std::thread::sleep(Duration::from_millis(10));
+        polls += 1;
+        assert!(polls < MAX_POLLS, "second submission never came");
+        std::thread::sleep(POLL);
     }
     child.kill().expect("kill");
     let _ = child.wait();
@@ -543,13 +546,11 @@ fn ctrl_c_during_send_keeps_the_rest_and_exits_130() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("spawn");
-    let start = Instant::now();
+    let mut polls = 0;
     while w.rest.submit_requests().is_empty() {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "no submission came"
-        );
-        std::thread::sleep(Duration::from_millis(10));
+        polls += 1;
+        assert!(polls < MAX_POLLS, "no submission came");
+        std::thread::sleep(POLL);
     }
     let status = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
@@ -557,9 +558,9 @@ fn ctrl_c_during_send_keeps_the_rest_and_exits_130() {
         .expect("kill -INT");
     assert!(status.success());
     let out = child.wait_with_output().expect("wait");
-    let took = start.elapsed();
     assert_eq!(out.status.code(), Some(130), "{}", text(&out));
-    assert!(took < Duration::from_secs(10), "stopped retrying: {took:?}");
+    // it stopped retrying: the stalled attempt was the only one
+    assert_eq!(w.rest.submit_requests().len(), 1, "{}", text(&out));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("interrupted"),
         "{}",

@@ -339,7 +339,9 @@ fn send_one(
             }
             drop(lock);
             let ingest = if settings.wait {
-                let st = rest.wait(&id, settings.retry.total);
+                let st = rest.wait(&id, settings.retry.total, &mut |p| {
+                    crate::reporter::get().waiting(p)
+                });
                 crate::deliver::log_ingest(&id, &st);
                 Some(st)
             } else {
