@@ -8,7 +8,7 @@
 //! serves until standard input closes (or for N seconds), and prints what
 //! it received as one JSON object.
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/it/common/mod.rs"]
 mod common;
 
 use std::io::{BufRead, Write};

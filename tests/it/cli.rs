@@ -1,7 +1,7 @@
 //! Command-line behaviour: exit codes, streams, id determinism, one-line
 //! errors for bad input.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

@@ -8,7 +8,7 @@
 //! `cargo` stand-in that runs the already built binary and example (`cargo
 //! test` itself is this test suite and is not run recursively).
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;

@@ -2,7 +2,7 @@
 //! empty directory, a run still in progress, a broken directory and a
 //! kernel source tree that must not be walked.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 

@@ -1,7 +1,7 @@
 //! Delivery through the binary: harvest a corpus directory and deliver it,
 //! `send` the spool, exit codes, configuration, and the token never shown.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;

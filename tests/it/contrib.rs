@@ -9,7 +9,7 @@
 //! config, a scrubbed environment for every command.  Needs `bash`, `git` and
 //! `tar`, like the script itself.
 
-mod common;
+use crate::common;
 
 use std::ffi::OsStr;
 use std::fs;

@@ -4,7 +4,7 @@
 //! rescue a damaged source, terminal output is escaped, and a missing
 //! argument is a usage error.
 
-mod common;
+use crate::common;
 
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};

@@ -2,7 +2,7 @@
 //! run again delivers every directory exactly once overall, counted at a
 //! real KCIDB REST test server.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -86,7 +86,7 @@ fn run_interrupted_then_resume(sig: &str, expect_code: Option<i32>) {
     // Slow log uploads: a report is submitted only after its logs are
     // uploaded, so a run killed while it waits for the storage has not
     // submitted the report in hand.
-    storage.set_always(Some(Fault::SlowBeforeBody(Duration::from_millis(400))));
+    storage.set_always(Some(Fault::SlowBeforeBody(Duration::from_millis(200))));
 
     let mut child = harvest_cmd(home.path(), &tree, &rest, &storage)
         .stdout(Stdio::null())
@@ -98,7 +98,8 @@ fn run_interrupted_then_resume(sig: &str, expect_code: Option<i32>) {
     // stored submission and its journal line (a kill there is the one case
     // a resend cannot be told apart: the resend is byte-identical with the
     // same ids, so KCIDB merges it; the journal cannot close that window).
-    std::thread::sleep(Duration::from_millis(500));
+    // (each upload stalls 200 ms: this lands in the next build's uploads)
+    std::thread::sleep(Duration::from_millis(300));
     signal(&child, sig);
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);

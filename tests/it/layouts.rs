@@ -2,7 +2,7 @@
 //! goldens (`fixtures/golden/layouts/<name>.json`), on directories built
 //! from the real corpus runs (see `support::layout_examples`).
 
-mod common;
+use crate::common;
 
 use common::*;
 use serde_json::Value;

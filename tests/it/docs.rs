@@ -1,7 +1,7 @@
 //! Help text, completions and the man page are generated from the clap
 //! definition and cover every subcommand and option.
 
-mod common;
+use crate::common;
 
 use clap::CommandFactory;
 use common::*;

@@ -2,7 +2,7 @@
 //! `pass-tiny` runs by rewriting their logs the way those failures print
 //! (inputs-reference §2, §4, §8.4): the status and counts each must get.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

@@ -1,7 +1,7 @@
 //! Delivery end to end through the library API, against test servers that
 //! speak the real protocols over loopback (no mock of our own client).
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -1,7 +1,7 @@
 //! Every real corpus case: the whole report equals its golden, and the
 //! facts established by hand in `<case>.truth.json` hold.
 
-mod common;
+use crate::common;
 
 use common::*;
 use serde_json::Value;
