@@ -603,14 +603,7 @@ pub fn select(
     if let Some(file) = input.file("output_log") {
         add(ArtifactKind::OutputLog, file, "output_log.gz", "output_log");
     }
-    let config = if layout.id == "tuxmake" {
-        gated("config")
-    } else {
-        input
-            .output_dir
-            .as_ref()
-            .and_then(|out| gated(&format!("{out}/.config")))
-    };
+    let config = layout.config_file(input).and_then(|rel| gated(&rel));
     if let Some(file) = config {
         add(ArtifactKind::Config, file, "config.gz", "config");
     }

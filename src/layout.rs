@@ -11,9 +11,24 @@ use std::path::Path;
 
 use kcidb_harvest_parsers::Input;
 
+/// Which family a layout is: what its directories can hold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LayoutKind {
+    /// A test_stable_ssh REMOTE_DIR, whole or partial: the queue and the
+    /// script's own counts apply.
+    TestStableSsh,
+    /// Any ktest.pl LOG_FILE directory.
+    Ktest,
+    /// A tuxmake output directory (it builds a git commit as is).
+    Tuxmake,
+    /// A bare build log.
+    BuildLog,
+}
+
 /// One directory shape.
 pub struct Layout {
     pub id: &'static str,
+    pub kind: LayoutKind,
     pub description: &'static str,
     /// Parser ids, in the order they run.
     pub parsers: &'static [&'static str],
@@ -23,6 +38,35 @@ pub struct Layout {
 }
 
 impl Layout {
+    /// Whether ktest frames its runs: such a run ends with a verdict and
+    /// `KTEST_RUN`, so without them (and a fresh log) it is still going.
+    /// A bare log or tuxmake directory has no such marker to wait for.
+    pub fn can_have_ktest_run(&self) -> bool {
+        matches!(self.kind, LayoutKind::TestStableSsh | LayoutKind::Ktest)
+    }
+
+    /// A test_stable_ssh directory (the queue rules apply).
+    pub fn is_test_stable_ssh(&self) -> bool {
+        self.kind == LayoutKind::TestStableSsh
+    }
+
+    /// tuxmake builds a git commit as is: no patches.
+    pub fn builds_commit_as_is(&self) -> bool {
+        self.kind == LayoutKind::Tuxmake
+    }
+
+    /// Where the build's `.config` is: tuxmake's `config`, else the
+    /// kbuild output directory's.
+    pub fn config_file(&self, input: &Input) -> Option<String> {
+        match self.kind {
+            LayoutKind::Tuxmake => Some("config".to_string()),
+            _ => input
+                .output_dir
+                .as_ref()
+                .map(|out| format!("{out}/.config")),
+        }
+    }
+
     /// The [`Input`] (with log, output and git locations) if `dir` has this shape.
     pub fn detect(&self, dir: &Input) -> Option<Input> {
         (self.detect)(dir)
@@ -47,6 +91,7 @@ const STABLE_PARSERS: &[&str] = &[
 pub static LAYOUTS: &[Layout] = &[
     Layout {
         id: "test_stable_ssh",
+        kind: LayoutKind::TestStableSsh,
         description: "test_stable_ssh REMOTE_DIR (any generation since 2012): output_log, linux/log, ktest.conf, run_test.sh, stable_queue.tar.gz, linux/.git, linux/output, commit.txt, start_time.txt, time output",
         parsers: STABLE_PARSERS,
         markers: "run_test.sh or ktest.conf beside output_log or linux/log",
@@ -54,6 +99,7 @@ pub static LAYOUTS: &[Layout] = &[
     },
     Layout {
         id: "test_stable_ssh_partial",
+        kind: LayoutKind::TestStableSsh,
         description: "old or partial copy of a REMOTE_DIR: only linux/log and/or output_log (maybe gzip-compressed), no git metadata",
         parsers: STABLE_PARSERS,
         markers: "output_log, linux/log or linux/log.gz",
@@ -61,6 +107,7 @@ pub static LAYOUTS: &[Layout] = &[
     },
     Layout {
         id: "ktest",
+        kind: LayoutKind::Ktest,
         description: "plain ktest.pl LOG_FILE directory (any ktest user, DIE_ON_FAILURE 0 or 1): a log starting a ktest run, optional ktest.conf and output/",
         parsers: &[
             "build-log",
@@ -75,6 +122,7 @@ pub static LAYOUTS: &[Layout] = &[
     },
     Layout {
         id: "tuxmake",
+        kind: LayoutKind::Tuxmake,
         description: "tuxmake output directory: build.log + metadata.json (status, arch, toolchain, kconfig, git)",
         parsers: &[
             "build-log",
@@ -88,6 +136,7 @@ pub static LAYOUTS: &[Layout] = &[
     },
     Layout {
         id: "build_log",
+        kind: LayoutKind::BuildLog,
         description: "a bare kernel build log (build.log, or the only *.log, maybe gzip-compressed) with optional time output, commit.txt, start_time.txt",
         parsers: &[
             "build-log",

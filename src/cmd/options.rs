@@ -84,7 +84,7 @@ pub fn check_overrides(ov: &Overrides, several: bool) -> Result<Overrides, Strin
         ov.patchset_hash = Some(p);
     }
     if let Some(t) = &ov.build_start_time {
-        ov.build_start_time = Some(crate::merge::normalise_time(t).ok_or_else(|| {
+        ov.build_start_time = Some(crate::report::normalise_time(t).ok_or_else(|| {
             format!("--build-start-time `{t}`: RFC 3339 with an offset (2026-11-28T23:34:01Z) or epoch seconds expected")
         })?);
     }

@@ -1,6 +1,6 @@
 //! Stage collect: run the layout's parsers through the directory's gate.
 
-use kcidb_harvest_parsers::Facts;
+use kcidb_harvest_parsers::{keys, Facts};
 
 use super::{Collected, Detected, HarvestError};
 use crate::cli::Overrides;
@@ -45,7 +45,7 @@ pub fn collect(d: Detected, overrides: &Overrides) -> Result<Collected, HarvestE
     for n in facts.bound_notes() {
         facts.note("", None, n);
     }
-    crate::merge::promote_output_log_framing(&mut facts);
+    promote_output_log_framing(&mut facts);
     if !facts.has(kcidb_harvest_parsers::keys::LOG_SHA256) {
         // no build log: the run id follows output_log's bytes instead
         if let Some(sha) = sha256_file(&input, "output_log") {
@@ -82,4 +82,30 @@ fn sha256_file(input: &kcidb_harvest_parsers::Input, rel: &str) -> Option<String
         h.update(&buf[..n]);
     }
     Some(kcidb_harvest_parsers::hex(&h.finalize()))
+}
+
+/// ktest prints its framing both into the log and on stdout (into
+/// `output_log`, as `output_log.ktest.*` facts). When the build log has no
+/// framing (a partial copy with only `output_log`), the stdout copy stands
+/// in; `Caught Sig Int` only ever reaches stderr, so it is always taken
+/// from `output_log`.
+fn promote_output_log_framing(facts: &mut Facts) {
+    let log_has_framing = facts.has(keys::KTEST_RUNS);
+    let promoted: Vec<kcidb_harvest_parsers::Fact> = facts
+        .items()
+        .iter()
+        .filter_map(|f| {
+            let rest = f.key.strip_prefix(keys::OUTPUT_KTEST_PREFIX)?;
+            let key = format!("ktest.{rest}");
+            let take = !log_has_framing || (key == keys::KTEST_INTERRUPTED && !facts.has(&key));
+            take.then(|| kcidb_harvest_parsers::Fact {
+                key,
+                value: f.value.clone(),
+                loc: f.loc.clone(),
+            })
+        })
+        .collect();
+    for f in promoted {
+        facts.add(f);
+    }
 }

@@ -31,7 +31,7 @@ use kcidb_harvest_parsers::{Facts, Input, ParseError};
 use crate::cli::Overrides;
 use crate::kcidb::{Report, Status, Validated, Violation};
 use crate::layout::{self, Layout};
-use crate::merge::{self, FieldSource, MergeContext};
+use crate::report::{self, FieldSource, MergeContext, Merged};
 
 /// A run whose log changed within this grace period and has no end marker
 /// is in progress (README "Status rules").
@@ -282,7 +282,7 @@ pub fn detect(candidate: Candidate) -> Result<Detected, HarvestError> {
 /// A bare log or a tuxmake directory has no such marker to wait for: it is
 /// never in progress.
 pub fn in_progress(c: &Collected, now: SystemTime) -> Option<String> {
-    if !frames_runs(c.layout) || merge::run_finished(&c.facts) {
+    if !c.layout.can_have_ktest_run() || report::run_finished(&c.facts) {
         return None;
     }
     let input = &c.input;
@@ -312,11 +312,11 @@ pub fn report(c: Collected, opts: &Options) -> Result<DirYield, HarvestError> {
         return Err(HarvestError::NothingToReport { dir });
     }
     let name = dir_name(&dir);
-    let merged = merge::merge(
+    let merged = report::merge(
         &facts,
         &MergeContext {
             origin: &opts.origin,
-            layout: layout.id,
+            layout,
             overrides: &opts.overrides,
             dir_name: &name,
         },
@@ -350,12 +350,6 @@ pub fn report(c: Collected, opts: &Options) -> Result<DirYield, HarvestError> {
     })
 }
 
-/// Whether the layout's runs are framed by ktest (so may lack their end
-/// marker while running).
-fn frames_runs(layout: &Layout) -> bool {
-    !matches!(layout.id, "tuxmake" | "build_log")
-}
-
 /// Stages artifacts and validate: the URLs the artifacts will have under
 /// `url_base` (when logs get URLs) go into the report, which is then
 /// validated, once: what is written with `-o`, journaled and sent is that
@@ -386,7 +380,7 @@ fn dir_name(dir: &Path) -> String {
 /// `Build of 6.1 was good (W:25 E:0 640 seconds)` (`FAILED!` otherwise).
 /// Our distinct counts are not in it, so it can be grepped for the mail's
 /// text; the reporter puts them after it.
-pub fn mail_line(m: &merge::Merged) -> String {
+pub fn mail_line(m: &Merged) -> String {
     let b = &m.report.builds[0];
     let misc = b.misc.as_ref();
     let get = |k: &str| misc.and_then(|m| m.get(k)).and_then(|v| v.as_u64());

@@ -1,0 +1,254 @@
+//! Names and normal forms: KernelCI architectures and tree names, the
+//! compiler and ARCH of a make command, public repository URLs, commit
+//! hashes, seconds and timestamps.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+/// The stable tree's public URL (the default for a linux-X.Y.y branch
+/// cloned from a local mirror).
+pub const STABLE_URL: &str = "https://git.kernel.org/pub/scm/linux/kernel/git/stable/linux.git";
+
+/// KernelCI architecture name from a kernel ARCH/SRCARCH or UTS_MACHINE.
+pub fn kernelci_arch(arch: &str, is_64bit: Option<bool>) -> Option<String> {
+    let a = arch.trim().to_ascii_lowercase();
+    let name = match a.as_str() {
+        "x86" => match is_64bit {
+            Some(true) => "x86_64",
+            Some(false) => "i386",
+            None => return None,
+        },
+        "x86_64" | "amd64" => "x86_64",
+        "i386" | "i486" | "i586" | "i686" => "i386",
+        "arm64" | "aarch64" => "arm64",
+        "arm" | "armv7l" | "armv7" => "arm",
+        "riscv" | "riscv64" | "riscv32" => "riscv",
+        "powerpc" | "ppc64" | "ppc64le" | "ppc" => "powerpc",
+        "s390" | "s390x" => "s390",
+        "mips" | "mips64" => "mips",
+        "loongarch" | "loongarch64" => "loongarch",
+        "um" => "um",
+        other => {
+            if !other.is_empty()
+                && other
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            {
+                return Some(other.to_string());
+            }
+            return None;
+        }
+    };
+    Some(name.to_string())
+}
+
+/// `CC="ccache gcc-12"` (or `CC=clang`) of a make command → `gcc-12`.
+pub fn cc_from_make_cmd(cmd: &str) -> Option<String> {
+    // tuxmake quotes whole words: 'CC=sccache arm-linux-gnueabihf-gcc'
+    let cmd = cmd.replace("'CC=", "CC='");
+    let cmd = cmd.as_str();
+    let caps = CC_RE.captures(cmd)?;
+    let raw = caps.get(1).or(caps.get(2)).or(caps.get(3))?.as_str();
+    let words: Vec<&str> = raw
+        .split_whitespace()
+        .filter(|w| !matches!(*w, "ccache" | "sccache" | "distcc"))
+        .collect();
+    (!words.is_empty()).then(|| words.join(" "))
+}
+
+/// `ARCH=x86_64` of a make command.
+pub fn arch_from_make_cmd(cmd: &str) -> Option<String> {
+    cmd.split_whitespace()
+        .find_map(|w| w.strip_prefix("ARCH="))
+        .map(|s| s.trim_matches(|c| c == '"' || c == '\'').to_string())
+}
+
+/// Tree name from the repository URL (KernelCI names).
+pub fn tree_from_url(url: &str) -> Option<&'static str> {
+    let u = url.trim_end_matches('/').trim_end_matches(".git");
+    if u.ends_with("/stable/linux-stable-rc") || u.ends_with("/linux-stable-rc") {
+        Some("stable-rc")
+    } else if u.ends_with("/stable/linux") || u.ends_with("/linux-stable") {
+        Some("stable")
+    } else if u.ends_with("/torvalds/linux") {
+        Some("mainline")
+    } else if u.ends_with("/next/linux-next") {
+        Some("next")
+    } else {
+        None
+    }
+}
+
+/// A clone source on the builder's disk (`/home/bob/linux/stable`,
+/// `file://…`), not a remote.
+pub fn is_local_path(src: &str) -> bool {
+    src.starts_with("file://") || !src.contains("://") && !src.contains('@')
+}
+
+/// An https form of a repository URL: https as is, kernel.org's `git://`
+/// and `http://` mapped to https; anything else has none.
+pub fn public_https(url: &str) -> Option<String> {
+    if url.starts_with("https://") {
+        return Some(url.to_string());
+    }
+    for scheme in ["git://", "http://"] {
+        if let Some(rest) = url.strip_prefix(scheme) {
+            if rest.starts_with("git.kernel.org/") {
+                return Some(format!("https://{rest}"));
+            }
+        }
+    }
+    None
+}
+
+pub fn is_stable_branch(b: &str) -> bool {
+    STABLE_BRANCH_RE.is_match(b)
+}
+
+static CC_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?:^|\s)CC=(?:"([^"]*)"|'([^']*)'|(\S+))"#).expect("CC= pattern compiles")
+});
+static STABLE_BRANCH_RE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^linux-\d+\.\d+\.y$").expect("branch pattern compiles"));
+pub static STABLE_DIR_RE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^stable_test_(\d+\.\d+)_").expect("dir pattern compiles"));
+
+/// A commit hash: 40 lower-case hex digits, not all zeros (git's "no
+/// commit", as in a clone's reflog entry).
+pub fn is_sha1(s: &str) -> bool {
+    s.len() == 40
+        && s.bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        && !s.bytes().all(|b| b == b'0')
+}
+
+/// Whole seconds as an integer, else a float (never NaN).
+pub fn seconds_number(v: f64) -> Option<serde_json::Number> {
+    if !v.is_finite() || v < 0.0 {
+        return None;
+    }
+    if v.fract() == 0.0 && v < 9.0e15 {
+        Some(serde_json::Number::from(v as u64))
+    } else {
+        serde_json::Number::from_f64((v * 1000.0).round() / 1000.0)
+    }
+}
+
+/// Parse an override start time: RFC 3339 or epoch seconds → RFC 3339.
+pub fn normalise_time(s: &str) -> Option<String> {
+    let s = s.trim();
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Some(t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true));
+    }
+    let secs: f64 = s.parse().ok()?;
+    let t = chrono::DateTime::from_timestamp(secs.trunc() as i64, 0)?;
+    Some(t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::ids::{build_id, checkout_id, sha256_hex};
+    use crate::report::status::clip_excerpt;
+
+    #[test]
+    fn compiler_from_make_command() {
+        let cases = [
+            (r#"KBUILD_BUILD_TIMESTAMP='' make CC="ccache gcc-12""#, Some("gcc-12")),
+            ("make CC=clang O=out", Some("clang")),
+            ("make --silent 'CC=sccache arm-linux-gnueabihf-gcc' 'HOSTCC=sccache gcc' tinyconfig", Some("arm-linux-gnueabihf-gcc")),
+            ("CC=ccache make", None),
+            ("make -j8", None),
+        ];
+        for (cmd, want) in cases {
+            assert_eq!(cc_from_make_cmd(cmd).as_deref(), want, "{cmd}");
+        }
+    }
+
+    #[test]
+    fn architectures() {
+        assert_eq!(kernelci_arch("x86", Some(true)).as_deref(), Some("x86_64"));
+        assert_eq!(kernelci_arch("x86", Some(false)).as_deref(), Some("i386"));
+        assert_eq!(kernelci_arch("x86", None), None);
+        assert_eq!(kernelci_arch("aarch64", None).as_deref(), Some("arm64"));
+        assert_eq!(kernelci_arch("riscv64", None).as_deref(), Some("riscv"));
+        assert_eq!(kernelci_arch("x86-64", None), None);
+    }
+
+    #[test]
+    fn repository_urls() {
+        assert!(is_local_path("/home/bob/linux/stable"));
+        assert!(is_local_path("file:///srv/git/linux"));
+        assert!(!is_local_path(
+            "git://git.kernel.org/pub/scm/linux/kernel/git/stable/linux-stable-rc.git"
+        ));
+        assert!(!is_local_path("git@github.com:x/linux.git"));
+        assert_eq!(
+            public_https(
+                "git://git.kernel.org/pub/scm/linux/kernel/git/stable/linux-stable-rc.git"
+            )
+            .as_deref(),
+            Some("https://git.kernel.org/pub/scm/linux/kernel/git/stable/linux-stable-rc.git")
+        );
+        assert_eq!(public_https("git@github.com:x/linux.git"), None);
+    }
+
+    #[test]
+    fn tree_names() {
+        assert_eq!(tree_from_url(STABLE_URL), Some("stable"));
+        assert_eq!(
+            tree_from_url(
+                "https://git.kernel.org/pub/scm/linux/kernel/git/stable/linux-stable-rc.git"
+            ),
+            Some("stable-rc")
+        );
+        assert_eq!(
+            tree_from_url("https://git.kernel.org/pub/scm/linux/kernel/git/torvalds/linux.git"),
+            Some("mainline")
+        );
+        assert_eq!(tree_from_url("https://example.org/x.git"), None);
+    }
+
+    #[test]
+    fn ids_follow_kci_dev_formula() {
+        let ck = checkout_id("myci", "https://x/linux.git", "master", "0123", "");
+        assert_eq!(
+            ck,
+            format!("myci:ck-{}", sha256_hex("https://x/linux.git|master|0123|"))
+        );
+        let b = build_id("myci", &ck, "x86_64", "defconfig", "gcc", "r1");
+        assert_eq!(
+            b,
+            format!(
+                "myci:b-{}",
+                sha256_hex(&format!("{ck}|x86_64|defconfig|gcc|r1"))
+            )
+        );
+    }
+
+    #[test]
+    fn seconds_and_excerpts() {
+        assert_eq!(
+            seconds_number(640.0).map(|n| n.to_string()).as_deref(),
+            Some("640")
+        );
+        assert_eq!(
+            seconds_number(41.67).map(|n| n.to_string()).as_deref(),
+            Some("41.67")
+        );
+        assert!(seconds_number(f64::NAN).is_none());
+        let long = "é".repeat(10_000) + "\n" + &"x".repeat(10_000);
+        let c = clip_excerpt(&long);
+        assert!(c.chars().count() <= 16384);
+        assert!(!clip_excerpt("a\0b").contains('\0'));
+        assert_eq!(
+            normalise_time("1795908841").as_deref(),
+            Some("2026-11-28T23:34:01Z")
+        );
+        assert_eq!(
+            normalise_time("2026-11-28T23:34:01+01:00").as_deref(),
+            Some("2026-11-28T23:34:01+01:00")
+        );
+    }
+}

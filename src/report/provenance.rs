@@ -1,0 +1,177 @@
+//! Where each field's value came from: the candidates of a field in
+//! precedence order ([`Tracker::pick`] takes the first and records the
+//! others that disagree), for `explain` and for the warnings about
+//! identity fields.
+
+use serde_json::Value;
+
+use kcidb_harvest_parsers::{keys, Facts};
+
+/// What one field's value is and where it came from.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct FieldSource {
+    pub object: &'static str,
+    pub field: &'static str,
+    pub value: Value,
+    pub source: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub disagreements: Vec<String>,
+}
+
+/// Fields whose value goes into an id (see `Merged::warnings`).
+pub const IDENTITY_FIELDS: &[(&str, &str)] = &[
+    ("checkout", "git_commit_hash"),
+    ("checkout", "patchset_hash"),
+    ("checkout", "git_repository_url"),
+    ("checkout", "git_repository_branch"),
+    ("build", "architecture"),
+    ("build", "config_name"),
+];
+
+/// One warning per identity field whose chosen source (not an override)
+/// has disagreeing sources.
+pub fn identity_warnings(sources: &[FieldSource]) -> Vec<String> {
+    sources
+        .iter()
+        .filter(|f| IDENTITY_FIELDS.contains(&(f.object, f.field)))
+        .filter(|f| !f.disagreements.is_empty() && !f.source.starts_with("--"))
+        .map(|f| {
+            format!(
+                "{}.{}: using {} from {}, but {}",
+                f.object,
+                f.field,
+                f.value,
+                f.source,
+                f.disagreements.join("; ")
+            )
+        })
+        .collect()
+}
+
+/// Collects field values with their sources.
+#[derive(Default)]
+pub struct Tracker {
+    pub sources: Vec<FieldSource>,
+}
+
+/// One candidate value for a field.
+#[derive(Clone)]
+pub struct Cand<T> {
+    pub value: T,
+    pub source: String,
+}
+
+impl Cand<String> {
+    /// A candidate computed from this one: `f` of its value, with `note`
+    /// appended to its source.
+    pub fn derive<U>(self, f: impl FnOnce(String) -> Option<U>, note: &str) -> Option<Cand<U>> {
+        let source = format!("{}{note}", self.source);
+        f(self.value).map(|value| Cand { value, source })
+    }
+}
+
+pub fn cand<T>(value: Option<T>, source: impl Into<String>) -> Option<Cand<T>> {
+    value.map(|value| Cand {
+        value,
+        source: source.into(),
+    })
+}
+
+impl Tracker {
+    /// Take the first candidate; record the others that disagree.
+    pub fn pick<T: Clone + PartialEq + serde::Serialize>(
+        &mut self,
+        object: &'static str,
+        field: &'static str,
+        cands: Vec<Option<Cand<T>>>,
+    ) -> Option<T> {
+        let mut cands = cands.into_iter().flatten();
+        let first = cands.next()?;
+        let first_json = serde_json::to_value(&first.value).unwrap_or(Value::Null);
+        let disagreements = cands
+            .filter(|c| {
+                !same_value(
+                    &first_json,
+                    &serde_json::to_value(&c.value).unwrap_or(Value::Null),
+                )
+            })
+            .map(|c| {
+                format!(
+                    "{} says {}",
+                    c.source,
+                    serde_json::to_string(&c.value).unwrap_or_default()
+                )
+            })
+            .collect();
+        self.sources.push(FieldSource {
+            object,
+            field,
+            value: serde_json::to_value(&first.value).unwrap_or(Value::Null),
+            source: first.source,
+            disagreements,
+        });
+        Some(first.value)
+    }
+
+    pub fn set<T: serde::Serialize>(
+        &mut self,
+        object: &'static str,
+        field: &'static str,
+        value: &T,
+        source: impl Into<String>,
+    ) {
+        self.sources.push(FieldSource {
+            object,
+            field,
+            value: serde_json::to_value(value).unwrap_or(Value::Null),
+            source: source.into(),
+            disagreements: Vec::new(),
+        });
+    }
+}
+
+/// Equal values, where two timestamps are equal when they name the same
+/// instant (`…Z` and `…+00:00`).
+pub fn same_value(a: &Value, b: &Value) -> bool {
+    if a == b {
+        return true;
+    }
+    match (a.as_str(), b.as_str()) {
+        (Some(x), Some(y)) => matches!(
+            (
+                chrono::DateTime::parse_from_rfc3339(x),
+                chrono::DateTime::parse_from_rfc3339(y)
+            ),
+            (Ok(p), Ok(q)) if p == q
+        ),
+        _ => false,
+    }
+}
+
+pub fn fstr(facts: &Facts, key: &str) -> Option<Cand<String>> {
+    facts.str(key).map(|(v, loc)| Cand {
+        value: v.to_string(),
+        source: loc.to_string(),
+    })
+}
+
+pub fn tux(facts: &Facts, name: &str) -> Option<Cand<String>> {
+    fstr(facts, &format!("{}{name}", keys::TUXMAKE_PREFIX))
+}
+
+pub fn fint(facts: &Facts, key: &str) -> Option<Cand<i64>> {
+    facts.int(key).map(|(v, loc)| Cand {
+        value: v,
+        source: loc.to_string(),
+    })
+}
+
+pub fn flag<T>(value: &Option<T>, name: &str) -> Option<Cand<T>>
+where
+    T: Clone,
+{
+    value.clone().map(|v| Cand {
+        value: v,
+        source: format!("--{name}"),
+    })
+}
