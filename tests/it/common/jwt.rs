@@ -1,73 +1,122 @@
-//! HS256 JSON Web Tokens, minted and checked the way kcidb-restd-rs
-//! (jsonwebtoken 9 defaults, kcidb-reference §2.2) and kernelci-storage
-//! (§3.3) do.
+//! HS256 JSON Web Tokens, minted and checked with the crate the servers use:
+//! kcidb-restd-rs checks with jsonwebtoken 9's default `Validation`
+//! (kcidb-reference §2.2), kernelci-storage checks the signature and the
+//! `email` claim only (§3.3).
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
-use hmac::{Hmac, Mac};
-use serde_json::{json, Value};
-use sha2::Sha256;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::Deserialize;
+use serde_json::Value;
 
-fn b64(data: &[u8]) -> String {
-    URL_SAFE_NO_PAD.encode(data)
-}
-
-fn sign(secret: &str, input: &str) -> Vec<u8> {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("hmac key");
-    mac.update(input.as_bytes());
-    mac.finalize().into_bytes().to_vec()
-}
-
-/// A token with this header `alg` and these claims, signed with HS256
-/// (a wrong `alg` is only declared, which is what a server must reject).
-pub fn encode_with_alg(secret: &str, alg: &str, claims: &Value) -> String {
-    let header = json!({"alg": alg, "typ": "JWT"});
-    let input = format!(
-        "{}.{}",
-        b64(header.to_string().as_bytes()),
-        b64(claims.to_string().as_bytes())
-    );
-    let sig = sign(secret, &input);
-    format!("{input}.{}", b64(&sig))
+/// A token with these claims, signed with `alg` (a server that accepts
+/// HS256 only must refuse any other).
+pub fn encode_with_alg(secret: &str, alg: Algorithm, claims: &Value) -> String {
+    jsonwebtoken::encode(
+        &Header::new(alg),
+        claims,
+        &EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .expect("a JSON object signs")
 }
 
 pub fn encode(secret: &str, claims: &Value) -> String {
-    encode_with_alg(secret, "HS256", claims)
+    encode_with_alg(secret, Algorithm::HS256, claims)
 }
 
 pub fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+    jsonwebtoken::get_current_timestamp() as i64
 }
 
-/// Check signature and algorithm; the claims, or the jsonwebtoken error
-/// name (`InvalidToken`, `InvalidSignature`, `InvalidAlgorithm`).
-pub fn decode(secret: &str, token: &str) -> Result<(Value, String), String> {
-    let parts: Vec<&str> = token.split('.').collect();
-    if parts.len() != 3 || parts.iter().any(|p| p.is_empty()) {
-        return Err("InvalidToken".into());
+/// The claims kcidb-ng reads (extra claims are ignored).
+#[derive(Deserialize)]
+struct RestClaims {
+    origin: String,
+}
+
+/// kcidb-restd-rs's check: HS256 only, `exp` required and enforced with
+/// 60 s of leeway, a token carrying `aud` refused, then the `origin` claim.
+/// The origin, or the jsonwebtoken error as the server words it
+/// (`InvalidSignature`, `ExpiredSignature`, `Missing required claim: exp`,
+/// ``JSON error: missing field `origin` at line 1 column N``).
+pub fn decode_rest(secret: &str, token: &str) -> Result<String, String> {
+    let validation = Validation::new(Algorithm::HS256);
+    jsonwebtoken::decode::<RestClaims>(
+        token,
+        &DecodingKey::from_secret(secret.as_bytes()),
+        &validation,
+    )
+    .map(|t| t.claims.origin)
+    .map_err(|e| e.to_string())
+}
+
+/// The claim kernelci-storage reads.
+#[derive(Deserialize)]
+struct StorageClaims {
+    email: String,
+}
+
+/// kernelci-storage's check: the HS256 signature and an `email` claim;
+/// neither `exp` nor `aud` is validated.
+pub fn decode_storage(secret: &str, token: &str) -> Result<String, String> {
+    let mut validation = Validation::new(Algorithm::HS256);
+    validation.required_spec_claims.clear();
+    validation.validate_exp = false;
+    validation.validate_aud = false;
+    jsonwebtoken::decode::<StorageClaims>(
+        token,
+        &DecodingKey::from_secret(secret.as_bytes()),
+        &validation,
+    )
+    .map(|t| t.claims.email)
+    .map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const S: &str = "secret";
+
+    #[test]
+    fn the_receivers_verdicts_are_jsonwebtokens() {
+        let t = now();
+        let ok = encode(S, &json!({"origin": "o", "gendate": "g", "exp": t + 3600}));
+        assert_eq!(decode_rest(S, &ok).as_deref(), Ok("o"));
+        assert_eq!(
+            decode_rest("other", &ok).unwrap_err(),
+            "InvalidSignature",
+            "wrong secret"
+        );
+        let within_leeway = encode(S, &json!({"origin": "o", "exp": t - 30}));
+        assert_eq!(decode_rest(S, &within_leeway).as_deref(), Ok("o"));
+        let expired = encode(S, &json!({"origin": "o", "exp": t - 3600}));
+        assert_eq!(decode_rest(S, &expired).unwrap_err(), "ExpiredSignature");
+        let no_exp = encode(S, &json!({"origin": "o"}));
+        assert_eq!(
+            decode_rest(S, &no_exp).unwrap_err(),
+            "Missing required claim: exp"
+        );
+        let aud = encode(S, &json!({"origin": "o", "exp": t + 60, "aud": "x"}));
+        assert_eq!(decode_rest(S, &aud).unwrap_err(), "InvalidAudience");
+        let hs384 = encode_with_alg(S, Algorithm::HS384, &json!({"origin": "o", "exp": t + 60}));
+        assert_eq!(decode_rest(S, &hs384).unwrap_err(), "InvalidAlgorithm");
+        let no_origin = encode(S, &json!({"exp": t + 3600}));
+        let e = decode_rest(S, &no_origin).unwrap_err();
+        assert!(
+            e.starts_with("JSON error: missing field `origin` at line 1 column "),
+            "{e}"
+        );
+        assert_eq!(decode_rest(S, "").unwrap_err(), "InvalidToken");
+        assert_eq!(decode_rest(S, "a.b").unwrap_err(), "InvalidToken");
     }
-    let header: Value = URL_SAFE_NO_PAD
-        .decode(parts[0])
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .ok_or("InvalidToken")?;
-    let claims_raw = URL_SAFE_NO_PAD
-        .decode(parts[1])
-        .map_err(|_| "InvalidToken".to_string())?;
-    let claims: Value =
-        serde_json::from_slice(&claims_raw).map_err(|_| "InvalidToken".to_string())?;
-    if header.get("alg").and_then(Value::as_str) != Some("HS256") {
-        return Err("InvalidAlgorithm".into());
+
+    #[test]
+    fn storage_checks_the_signature_and_email_only() {
+        let expired = encode(S, &json!({"email": "e@x", "exp": now() - 3600, "aud": "y"}));
+        assert_eq!(decode_storage(S, &expired).as_deref(), Ok("e@x"));
+        let bare = encode(S, &json!({"email": "e@x"}));
+        assert_eq!(decode_storage(S, &bare).as_deref(), Ok("e@x"));
+        assert!(decode_storage("other", &bare).is_err());
+        assert!(decode_storage(S, &encode(S, &json!({"exp": now() + 60}))).is_err());
     }
-    let sig = URL_SAFE_NO_PAD
-        .decode(parts[2])
-        .map_err(|_| "InvalidToken".to_string())?;
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("hmac key");
-    mac.update(format!("{}.{}", parts[0], parts[1]).as_bytes());
-    mac.verify_slice(&sig)
-        .map_err(|_| "InvalidSignature".to_string())?;
-    Ok((claims, String::from_utf8_lossy(&claims_raw).into_owned()))
 }

@@ -106,24 +106,7 @@ fn authenticate(head: &Head) -> Result<String, String> {
     let Some(token) = words.get(1) else {
         return Err("Missing or invalid JWT (Bearer)".into());
     };
-    let (claims, raw) = jwt::decode(SECRET, token)?;
-    let Some(exp) = claims.get("exp") else {
-        return Err("Missing required claim: exp".into());
-    };
-    let exp = exp.as_i64().ok_or("InvalidToken")?;
-    if exp + 60 < jwt::now() {
-        return Err("ExpiredSignature".into());
-    }
-    if claims.get("aud").is_some() {
-        return Err("InvalidAudience".into());
-    }
-    match claims.get("origin").and_then(Value::as_str) {
-        Some(o) => Ok(o.to_string()),
-        None => Err(format!(
-            "JSON error: missing field `origin` at line 1 column {}",
-            raw.len()
-        )),
-    }
+    jwt::decode_rest(SECRET, token)
 }
 
 impl RestServer {

@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::http::{Conn, Fault, Flow, Head, Server};
 use super::jwt;
@@ -117,12 +117,7 @@ fn parse_multipart(body: &[u8], boundary: &str) -> Option<Vec<Part>> {
 fn authenticate(head: &Head) -> Result<String, ()> {
     let auth = head.header("authorization").ok_or(())?;
     let token = auth.strip_prefix("Bearer ").unwrap_or(auth).trim();
-    let (claims, _) = jwt::decode(SECRET, token).map_err(|_| ())?;
-    claims
-        .get("email")
-        .and_then(Value::as_str)
-        .map(str::to_string)
-        .ok_or(())
+    jwt::decode_storage(SECRET, token).map_err(|_| ())
 }
 
 impl StorageServer {
