@@ -12,7 +12,8 @@ use crate::diag::Engine;
 use crate::keys;
 use crate::ktest_log::Framing;
 use crate::logscan::{scan, LineSink};
-use crate::{hex, Facts, Input, ParseError, Parser};
+use crate::digest::hex;
+use crate::{Facts, Input, ParseError, Parser};
 
 /// The build log parser (ktest LOG_FILE, tuxmake build.log, bare logs).
 pub struct BuildLog;
@@ -74,7 +75,7 @@ impl Parser for BuildLog {
         }
         facts.extend(framing.into_facts());
         ends.emit(&opened.name, facts);
-        facts.push(keys::LOG_SHA256, hex(&digest), &opened.name, None);
+        facts.push(keys::LOG_SHA256, hex(digest), &opened.name, None);
         facts.push(keys::LOG_BYTES, bytes, &opened.name, None);
         facts.diag = Some((opened.name, engine.finish()));
         Ok(())

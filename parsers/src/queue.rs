@@ -38,12 +38,13 @@
 //! [`keys::QUEUE_PATCHSET_HASH`].
 
 use std::collections::HashMap;
-use std::io::{self, Read};
+use std::io::Read;
 
 use sha2::{Digest, Sha256};
 
 use crate::commit_txt::shorten;
-use crate::{hex, keys, Facts, Input, ParseError, Parser};
+use crate::digest::{hex, sha256_reader};
+use crate::{keys, Facts, Input, ParseError, Parser};
 
 /// The unpacked queue's series file.
 pub const SERIES_FILE: &str = "linux/patches/series";
@@ -194,14 +195,7 @@ pub fn patchset_hash<S: AsRef<str>>(patch_sha256: &[S]) -> String {
         h.update(p.as_ref().as_bytes());
         h.update(b"\n");
     }
-    hex(&h.finalize())
-}
-
-/// SHA-256 (lower-case hex) of everything `r` yields.
-fn sha256_reader(mut r: impl Read) -> io::Result<String> {
-    let mut h = Sha256::new();
-    io::copy(&mut r, &mut h)?;
-    Ok(hex(&h.finalize()))
+    hex(h.finalize())
 }
 
 /// Series entries `(line, name)` in order. Errors carry the line.
