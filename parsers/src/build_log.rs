@@ -9,10 +9,10 @@ use std::io::Read;
 use sha2::{Digest, Sha256};
 
 use crate::diag::Engine;
+use crate::digest::hex;
 use crate::keys;
 use crate::ktest_log::Framing;
 use crate::logscan::{scan, LineSink};
-use crate::digest::hex;
 use crate::{Facts, Input, ParseError, Parser};
 
 /// The build log parser (ktest LOG_FILE, tuxmake build.log, bare logs).

@@ -10,6 +10,7 @@
 //!
 //! Which parsers run on a directory is decided by the layout (main crate).
 
+pub mod collect;
 pub mod diag;
 pub mod digest;
 pub mod error;
@@ -35,6 +36,7 @@ pub mod tuxmake;
 #[cfg(test)]
 pub(crate) mod testutil;
 
+pub use collect::{collect, CollectError};
 pub use error::ParseError;
 pub use facts::{Fact, Facts, Loc, Note};
 pub use input::Input;
