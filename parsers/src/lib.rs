@@ -25,6 +25,7 @@ pub mod git_meta;
 pub mod kbuild_output;
 pub mod kernel_makefile;
 pub mod ktest_conf;
+pub mod ktest_framing;
 pub mod ktest_log;
 pub mod output_log;
 pub mod queue;
