@@ -162,6 +162,9 @@ pub struct DiagReport {
     pub distinct_untracked: u64,
     #[serde(skip)]
     excerpts: Excerpts,
+    /// The ktest build step whose lines gave the distinct counts.
+    #[serde(skip)]
+    build_step: Option<(u64, Option<u64>)>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -191,6 +194,19 @@ impl DiagReport {
             ExcerptKind::Warnings => self.excerpts.warnings.clone(),
             ExcerptKind::Tail => self.excerpts.tail.clone(),
         }
+    }
+}
+
+impl DiagReport {
+    /// The ktest build step whose lines gave the distinct counts (Kconfig
+    /// aside): the line of its command and the line of its status (`None`
+    /// when it has none: killed, or its status was not recognised). `None`
+    /// when the last run has no build step or the log has no ktest framing
+    /// (then the whole log, or the run, counts). The same step as the
+    /// `ktest.build_command` fact: both come from one
+    /// [`crate::ktest_framing::Framer`].
+    pub fn build_step(&self) -> Option<(u64, Option<u64>)> {
+        self.build_step
     }
 }
 
