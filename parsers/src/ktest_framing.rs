@@ -769,7 +769,8 @@ fn parse_summary(t: &[u8]) -> Option<(u64, u64)> {
     Some((parse_u64(&t[..p])?, parse_u64(&t[p + 4..])?))
 }
 
-/// `[H hour[s] ][M minute[s] ]S second[s]` (ktest's show_time, §2.3), in
+/// `[H hour[s] ][M minute[s] ]S second[s]` (ktest's show_time,
+/// docs/inputs.md#build-time-grammar), in
 /// any order; `None` unless every word pair is understood.
 pub(crate) fn parse_duration_words(s: &str) -> Option<u64> {
     let words: Vec<&str> = s.split_whitespace().collect();

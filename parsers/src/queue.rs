@@ -1,10 +1,10 @@
 //! The stable queue that was applied on top of the base commit, and its
-//! KCIDB `patchset_hash` (inputs-reference §9).
+//! KCIDB `patchset_hash` (docs/inputs.md#patchset_hash).
 //!
 //! Sources, first present wins:
 //!
-//! 1. `stable_queue.tar.gz`, the queue as shipped (§9: hash the files as
-//!    shipped), streamed with `tar` + `flate2`, never unpacked to disk: the
+//! 1. `stable_queue.tar.gz`, the queue as shipped (docs/inputs.md#patchset_hash: hash
+//!    the files as shipped), streamed with `tar` + `flate2`, never unpacked to disk: the
 //!    `series` member (at the top, or the shallowest `<dir>/series`) and
 //!    the patches next to it;
 //! 2. `linux/patches/series` with the patches beside it (what `tar -zxvf`

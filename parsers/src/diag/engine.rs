@@ -850,7 +850,7 @@ impl Engine {
         let mut report = self.report;
 
         // Make's own errors count only when nothing else explains the
-        // failure (harvest.md §4).
+        // failure (docs/diagnostics.md#make-failures).
         let explained =
             counted.diags.errors() + kconfig.diags.errors() > 0 || !counted.env.lines.is_empty();
         let make = if explained {

@@ -12,7 +12,7 @@
 //! - [`engine`]: the pass itself, ktest steps and runs, blocks and context;
 //! - [`excerpt`]: bounded excerpt material and its rendering.
 //!
-//! Counting conventions (harvest.md §4): `warnings_raw`/`errors_raw` are
+//! Counting conventions (docs/diagnostics.md): `warnings_raw`/`errors_raw` are
 //! `grep -c -i 'warning:'`/`'error:'` over the whole file; the distinct
 //! counts describe the last ktest run (compiler and other build kinds from
 //! its last build step, Kconfig from all its steps); summaries and context
@@ -40,7 +40,7 @@ pub enum Severity {
     Error,
 }
 
-/// Kind of a diagnostic (harvest.md §4 names).
+/// Kind of a diagnostic (docs/diagnostics.md#kinds).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
