@@ -72,7 +72,7 @@ impl Parser for BuildLog {
         let (report, framing) = engine.finish_with_framing();
         facts.extend(framing);
         ends.emit(&opened.name, facts);
-        facts.push(keys::LOG_SHA256, hex(digest), &opened.name, None);
+        facts.push(keys::LOG_SHA256, hex(&digest), &opened.name, None);
         facts.push(keys::LOG_BYTES, bytes, &opened.name, None);
         facts.diag = Some((opened.name, report));
         Ok(())

@@ -289,7 +289,10 @@ CRITICAL FAILURE... [TEST 1] failed build\n See /x/linux/log for more info.\nfai
             facts
                 .str(keys::LOG_SHA256)
                 .map(|(v, l)| (v.to_string(), l.to_string())),
-            Some((sha256_hex(KTEST_STDOUT), "output_log".to_string()))
+            Some((
+                sha256_hex(KTEST_STDOUT.as_bytes()),
+                "output_log".to_string()
+            ))
         );
 
         let log = "STARTING AUTOMATED TESTS\nmake O=/o -j2 ... [9 seconds] SUCCESS\n";
@@ -301,7 +304,7 @@ CRITICAL FAILURE... [TEST 1] failed build\n See /x/linux/log for more info.\nfai
             facts
                 .str(keys::LOG_SHA256)
                 .map(|(v, l)| (v.to_string(), l.file.clone())),
-            Some((sha256_hex(log), "linux/log".to_string()))
+            Some((sha256_hex(log.as_bytes()), "linux/log".to_string()))
         );
     }
 
@@ -317,7 +320,7 @@ CRITICAL FAILURE... [TEST 1] failed build\n See /x/linux/log for more info.\nfai
         hash_output_log(&input, &mut facts);
         assert_eq!(
             facts.str(keys::LOG_SHA256).map(|x| x.0.to_string()),
-            Some(sha256_hex(KTEST_STDOUT))
+            Some(sha256_hex(KTEST_STDOUT.as_bytes()))
         );
     }
 

@@ -7,13 +7,13 @@ use std::io::{self, Read};
 use sha2::{Digest, Sha256};
 
 /// Lower-case hex of `bytes`.
-pub fn hex(bytes: impl AsRef<[u8]>) -> String {
+pub fn hex(bytes: &[u8]) -> String {
     ::hex::encode(bytes)
 }
 
 /// sha256 of `bytes`, as lower-case hex (64 characters).
-pub fn sha256_hex(bytes: impl AsRef<[u8]>) -> String {
-    hex(Sha256::digest(bytes.as_ref()))
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
 }
 
 /// sha256 of everything `r` yields, as lower-case hex. A read error is
@@ -21,7 +21,7 @@ pub fn sha256_hex(bytes: impl AsRef<[u8]>) -> String {
 pub fn sha256_reader(mut r: impl Read) -> io::Result<String> {
     let mut h = Sha256::new();
     io::copy(&mut r, &mut h)?;
-    Ok(hex(h.finalize()))
+    Ok(hex(&h.finalize()))
 }
 
 #[cfg(test)]
@@ -34,15 +34,15 @@ mod tests {
 
     #[test]
     fn hex_is_lower_case_and_two_digits_a_byte() {
-        assert_eq!(hex([0x00, 0x0f, 0xa0, 0xff]), "000fa0ff");
+        assert_eq!(hex(&[0x00, 0x0f, 0xa0, 0xff]), "000fa0ff");
         assert_eq!(hex(b""), "");
-        assert_eq!(hex(vec![0xABu8; 3]), "ababab");
+        assert_eq!(hex(&[0xABu8; 3]), "ababab");
     }
 
     #[test]
     fn sha256_of_bytes_and_of_a_reader_agree() {
         assert_eq!(sha256_hex(b""), EMPTY);
-        assert_eq!(sha256_hex("abc"), ABC);
+        assert_eq!(sha256_hex(b"abc"), ABC);
         assert_eq!(sha256_reader(&b"abc"[..]).expect("read"), ABC);
         // larger than io::copy's buffer
         let big = vec![7u8; 100_000];

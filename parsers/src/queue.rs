@@ -195,7 +195,7 @@ pub fn patchset_hash<S: AsRef<str>>(patch_sha256: &[S]) -> String {
         h.update(p.as_ref().as_bytes());
         h.update(b"\n");
     }
-    hex(h.finalize())
+    hex(&h.finalize())
 }
 
 /// Series entries `(line, name)` in order. Errors carry the line.
