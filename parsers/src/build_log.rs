@@ -1,6 +1,8 @@
 //! The primary build log in one streaming pass: ktest framing
-//! ([`crate::ktest_log`]), script-compatible raw counts and distinct
-//! diagnostics ([`crate::diag`]), and the sha256 of the log's bytes (the
+//! ([`crate::ktest_framing`], read once for both the `ktest.*` facts of
+//! [`crate::ktest_log`] and the steps the diagnostics count),
+//! script-compatible raw counts and distinct diagnostics
+//! ([`crate::diag`]), and the sha256 of the log's bytes (the
 //! default run id, so build ids follow the content, not the file's name or
 //! time stamps).
 
@@ -9,10 +11,10 @@ use std::io::Read;
 use sha2::{Digest, Sha256};
 
 use crate::diag::Engine;
+use crate::digest::hex;
 use crate::keys;
-use crate::ktest_log::Framing;
 use crate::logscan::{scan, LineSink};
-use crate::{hex, Facts, Input, ParseError, Parser};
+use crate::{Facts, Input, ParseError, Parser};
 
 /// The build log parser (ktest LOG_FILE, tuxmake build.log, bare logs).
 pub struct BuildLog;
@@ -34,8 +36,7 @@ impl Parser for BuildLog {
         let Some(opened) = input.open(rel)? else {
             return Ok(());
         };
-        let mut framing = Framing::new(&opened.name);
-        let mut engine = Engine::new();
+        let mut engine = Engine::with_framing(&opened.name);
         let mut ends = EndMarkers::default();
         // The sha256 runs on a second thread, fed in large blocks, so the
         // hash costs (almost) no wall time beside the parse.
@@ -54,11 +55,7 @@ impl Parser for BuildLog {
                 tx: Some(tx),
                 bytes: 0,
             };
-            let scanned = scan(
-                &opened.name,
-                &mut hashing,
-                &mut [&mut framing, &mut engine, &mut ends],
-            );
+            let scanned = scan(&opened.name, &mut hashing, &mut [&mut engine, &mut ends]);
             hashing.close();
             let digest = hasher.join().map_err(|_| {
                 ParseError::syntax(&opened.name, None, "internal error: the hash thread failed")
@@ -72,11 +69,12 @@ impl Parser for BuildLog {
                 "the build log is empty",
             ));
         }
-        facts.extend(framing.into_facts());
+        let (report, framing) = engine.finish_with_framing();
+        facts.extend(framing);
         ends.emit(&opened.name, facts);
         facts.push(keys::LOG_SHA256, hex(&digest), &opened.name, None);
         facts.push(keys::LOG_BYTES, bytes, &opened.name, None);
-        facts.diag = Some((opened.name, engine.finish()));
+        facts.diag = Some((opened.name, report));
         Ok(())
     }
 }

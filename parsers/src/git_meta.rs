@@ -1,7 +1,7 @@
 //! git metadata from the plain files of the clone's git directory (the
 //! layout's [`Input::git_dir`], e.g. `linux/.git`). Never runs git and never
 //! reads objects: a REMOTE_DIR's clone borrows its objects from the
-//! builder's mirror (inputs-reference §8).
+//! builder's mirror (docs/inputs.md#git-metadata).
 //!
 //! | file | facts |
 //! |---|---|

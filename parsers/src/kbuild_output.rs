@@ -1,5 +1,5 @@
 //! Facts from the kbuild output directory (`O=`, the layout's
-//! [`Input::output_dir`], e.g. `linux/output`), inputs-reference §8.3:
+//! [`Input::output_dir`], e.g. `linux/output`), docs/inputs.md#kbuild-output-directory:
 //!
 //! | file | facts |
 //! |---|---|

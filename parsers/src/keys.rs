@@ -201,7 +201,7 @@ pub const LOG_MAKE_CMD: &str = "log.make_command";
 // ---- the queue ----
 /// [array of string] patch names in series order (first token of each line)
 pub const QUEUE_SERIES: &str = "queue.series";
-/// [string] patchset_hash per inputs-reference §9 ("" when no patches)
+/// [string] patchset_hash per docs/inputs.md#patchset_hash ("" when no patches)
 pub const QUEUE_PATCHSET_HASH: &str = "queue.patchset_hash";
 /// [array of string] patches quilt recorded as applied (`linux/.pc/applied-patches`, quilt-era runs)
 pub const QUEUE_QUILT_APPLIED: &str = "queue.quilt_applied";

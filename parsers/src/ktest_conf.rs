@@ -1,4 +1,4 @@
-//! `ktest.conf` as written by test_stable_ssh (inputs-reference §1.2), read
+//! `ktest.conf` as written by test_stable_ssh (docs/inputs.md#the-generated-ktest-configuration), read
 //! with ktest.pl's own rules: `KEY = value` (any spacing, also `TMP_DIR= …`),
 //! `TEST_START` and `DEFAULTS` sections, values trimmed, `${VAR}` left
 //! unexpanded (ktest expands `${PWD}` at run time; the effective values are

@@ -1,70 +1,44 @@
-//! ktest.pl LOG_FILE framing: options dump, command steps with
-//! `[N seconds] SUCCESS|FAILED!`, the final build command, `Build time:`,
-//! `*** WARNINGS found in build: N ***`, success and failure banners,
-//! `CRITICAL FAILURE...`, `N of M tests were successful`. Only the last run
-//! of an appended log counts. Runs inside the one-pass [`crate::build_log`].
+//! ktest framing as facts: the `ktest.*` keys of [`crate::keys`] (options
+//! dump, command steps, the build step, `Build time:`, `*** WARNINGS found
+//! in build: N ***`, banners, `CRITICAL FAILURE...`, `N of M tests were
+//! successful`) from the events of the one framing parser,
+//! [`crate::ktest_framing::Framer`] (docs/inputs.md#ktest-log-framing).
 //!
-//! What ktest writes (inputs-reference §2): every run starts with
-//! `STARTING AUTOMATED TESTS`; the log is opened in append mode, so a re-run
-//! in the same directory appends a second run, and the facts describe the
-//! last one (`ktest.runs` counts them). Nothing is recognised before the
-//! first `STARTING AUTOMATED TESTS`, so a plain build log yields only
+//! The log is appended to by every re-run, so the facts describe the last
+//! run (`ktest.runs` counts them). Nothing is recognised before the first
+//! `STARTING AUTOMATED TESTS`, so a plain build log yields only
 //! `ktest.last_line` (no `ktest.runs`).
 //!
-//! A command step is printed as `<command> ... ` without a newline; the
-//! command's first output line is glued to it, its other output follows, and
-//! the status `[N seconds] SUCCESS` / `[1 second] FAILED!` (2010 ktest: bare
-//! `SUCCESS` / `FAILED!`) ends the step, glued to the last output line when
-//! that had no newline.
+//! [`Framing`] is a line sink of its own (ktest's stdout in `output_log`,
+//! tests); in the build log the diagnostics engine hosts the same
+//! [`FramingFacts`] on its framer ([`crate::diag::Engine::with_framing`]),
+//! so the framing is parsed once.
 //!
 //! Cost: this sink sees multi-GB logs. Through [`LineSink::lines`] (what
 //! [`crate::logscan::scan`] calls) it does not visit ordinary lines at all:
-//! a multi-literal search skips to the next line that can matter and the
+//! [`Framer::next_line`] skips to the next line that can matter and the
 //! newlines in between are only counted. Line by line ([`LineSink::line`],
 //! as `output_log` feeds it), an ordinary line costs a copy into the
 //! reusable last-line buffer plus a few first/last byte comparisons.
 //! Nothing is allocated per ordinary line.
 
-use std::sync::LazyLock;
-
-use memchr::memmem;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use crate::facts::{Fact, Loc};
 use crate::keys;
+pub(crate) use crate::ktest_framing::{is_blank, parse_u64, text, trim, trim_end};
+use crate::ktest_framing::{FrameEvent, Framer, StepResult, MAX_TEXT};
 use crate::logscan::LineSink;
 use crate::Facts;
 
-const STARTING: &[u8] = b"STARTING AUTOMATED TESTS";
-/// Longest command string kept (a glued line can be up to 1 MiB).
-const MAX_COMMAND: usize = 8 * 1024;
-/// Longest text value kept for a last line, a reason or a banner.
-const MAX_TEXT: usize = 4 * 1024;
-/// Continuation lines kept for a multi-line `Failed:` reason.
-const MAX_REASON_LINES: u8 = 8;
-/// Events of one run kept before they are compacted (see [`Run::compact`]).
+#[cfg(test)]
+use crate::ktest_framing::{is_build_like, STARTING};
+
+/// Events of one run kept before they are compacted (see [`RunFacts::compact`]).
 const MAX_EVENTS: usize = 2048;
 /// Events of one kind (a fact key, steps, failed banners) that survive a
 /// compaction: the first ones, plus the last (and the build step).
 const KEEP_PER_KIND: usize = 128;
-/// Options-dump lines kept per run (a real dump has a few hundred).
-const MAX_OPTIONS: usize = 4096;
-
-/// Result of a ktest command step.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum StepResult {
-    Success,
-    Failed,
-}
-
-impl StepResult {
-    fn as_str(self) -> &'static str {
-        match self {
-            StepResult::Success => "SUCCESS",
-            StepResult::Failed => "FAILED",
-        }
-    }
-}
 
 /// One `<command> ... [N seconds] RESULT` step.
 #[derive(Clone, Debug)]
@@ -77,20 +51,11 @@ struct Step {
     timeout: bool,
 }
 
-/// One `KEY = value` / `KEY[n] = value` line of the options dump.
-#[derive(Clone, Debug)]
-struct OptLine {
-    key: String,
-    test: Option<u64>,
-    value: String,
-    line: u64,
-}
-
 /// Facts of one run, in the order they were met.
 #[derive(Clone, Debug)]
 enum Event {
     Fact(Fact),
-    /// Index into `Run::steps`.
+    /// Index into `RunFacts::steps`.
     Step(usize),
     /// `KTEST RESULT: TEST n Failed: <reason>` (reason may grow by continuation lines).
     FailedBanner {
@@ -99,67 +64,100 @@ enum Event {
     },
 }
 
-/// Per-run state, replaced at every `STARTING AUTOMATED TESTS`.
+/// Per-run facts, replaced at every run start.
 #[derive(Debug, Default)]
-struct Run {
+struct RunFacts {
     start_line: u64,
-    in_options: bool,
-    options: Vec<OptLine>,
-    /// `n` of the last `RUNNING TEST n of m`.
-    last_test: Option<u64>,
     steps: Vec<Step>,
     /// Index of the step whose status has not been seen yet.
     pending: Option<usize>,
-    /// A `[N seconds]` status was seen: this ktest prints timings, so bare
-    /// `SUCCESS` lines are command output, not statuses.
-    timed: bool,
+    /// Index of the last build step (the framer's rule).
+    build: Option<usize>,
     events: Vec<Event>,
-    /// Index into `events` of a failed banner still collecting its reason.
-    failed_open: Option<(usize, u8)>,
+    /// Index into `events` of the last failed banner (continuation lines
+    /// of its reason go there).
+    last_banner: Option<usize>,
     notes: Vec<(u64, String)>,
     /// Events were compacted once (noted once).
     compacted: bool,
 }
 
-/// Line sink that recognises ktest framing; [`Framing::into_facts`] gives
-/// the facts (keys `ktest.*` of [`crate::keys`]).
-pub struct Framing {
+/// The `ktest.*` facts of a log, built from [`FrameEvent`]s (in order) and
+/// the log's last non-blank line.
+#[derive(Debug)]
+pub struct FramingFacts {
     file: String,
     runs: u64,
-    run: Option<Run>,
+    run: Option<RunFacts>,
     last: Vec<u8>,
     last_lineno: u64,
-    finished: Option<Facts>,
 }
 
-impl Framing {
+impl FramingFacts {
     pub fn new(file: &str) -> Self {
-        Framing {
+        FramingFacts {
             file: file.to_string(),
             runs: 0,
             run: None,
             last: Vec::new(),
             last_lineno: 0,
-            finished: None,
         }
     }
 
-    /// The facts. Calls [`LineSink::finish`] first if the scan did not.
-    pub fn into_facts(mut self) -> Facts {
-        if self.finished.is_none() {
-            self.finish();
+    /// One event of the framer.
+    pub fn event(&mut self, ev: &FrameEvent<'_>) {
+        if let FrameEvent::RunStart { line } = ev {
+            self.runs += 1;
+            self.run = Some(RunFacts {
+                start_line: *line,
+                ..RunFacts::default()
+            });
+            return;
         }
-        self.finished.unwrap_or_default()
+        if let Some(run) = self.run.as_mut() {
+            run.event(ev);
+        }
     }
 
-    fn build_facts(&mut self) -> Facts {
+    /// A line as it is read (remembered when it is the last non-blank one).
+    pub fn see_line(&mut self, lineno: u64, line: &[u8]) {
+        if !is_blank(line) {
+            self.last.clear();
+            self.last.extend_from_slice(line);
+            self.last_lineno = lineno;
+        }
+    }
+
+    /// Remember the last non-blank line of `text` (`n` whole lines from
+    /// `first_lineno`, ending with `\n`), as [`FramingFacts::see_line`] on
+    /// each line would have.
+    pub fn see_lines(&mut self, first_lineno: u64, n: u64, text: &[u8]) {
+        let mut end = text.len();
+        let mut k = 0u64;
+        while end > 0 && k < n {
+            let nl = end - 1;
+            let start = memchr::memrchr(b'\n', &text[..nl]).map_or(0, |i| i + 1);
+            let l = &text[start..nl];
+            let l = l.strip_suffix(b"\r").unwrap_or(l);
+            if !is_blank(l) {
+                self.see_line(first_lineno + n - 1 - k, l);
+                return;
+            }
+            k += 1;
+            end = start;
+        }
+    }
+
+    /// The facts; `framer` is the one that produced the events (its
+    /// options dump is not copied here).
+    pub fn into_facts(self, framer: &Framer) -> Facts {
         let mut facts = Facts::new();
         let file = self.file.as_str();
         // No `ktest.runs` at all without a run: its presence is what tells
         // a ktest log from a plain build log.
-        if let Some(run) = self.run.take() {
+        if let Some(run) = self.run {
             facts.push(keys::KTEST_RUNS, self.runs, file, Some(run.start_line));
-            run.emit(file, &mut facts);
+            run.emit(framer, file, &mut facts);
         }
         if self.last_lineno > 0 {
             facts.push(
@@ -173,38 +171,45 @@ impl Framing {
     }
 }
 
-impl LineSink for Framing {
-    fn line(&mut self, lineno: u64, line: &[u8]) {
-        if !is_blank(line) {
-            self.last.clear();
-            self.last.extend_from_slice(line);
-            self.last_lineno = lineno;
-        }
-        let Some(&first) = line.first() else {
-            return;
-        };
-        if first == b'S' && trim_end(line) == STARTING {
-            self.runs += 1;
-            self.run = Some(Run {
-                start_line: lineno,
-                ..Run::default()
-            });
-            return;
-        }
-        if let Some(run) = self.run.as_mut() {
-            run.line(lineno, line, first);
+/// Line sink that recognises ktest framing; [`Framing::into_facts`] gives
+/// the facts (keys `ktest.*` of [`crate::keys`]).
+pub struct Framing {
+    framer: Framer,
+    facts: FramingFacts,
+}
+
+impl Framing {
+    pub fn new(file: &str) -> Self {
+        Framing {
+            framer: Framer::new(),
+            facts: FramingFacts::new(file),
         }
     }
 
-    /// Exact fast path: while no state needs every line (options dump,
-    /// open `Failed:` reason: those lines go through [`LineSink::line`] one
-    /// by one), one multi-literal search from the current position finds
-    /// the next line holding a needle that can matter in the current state
-    /// (no run yet / a command running / no command running), and only
-    /// that line reaches [`LineSink::line`], with its exact number. Every
-    /// other line is a no-op there except for the last non-blank line,
-    /// which is taken from the end of the chunk. Equality with the
-    /// line-by-line path is tested in `parsers/tests/framing_bulk.rs`.
+    /// The facts.
+    pub fn into_facts(self) -> Facts {
+        self.facts.into_facts(&self.framer)
+    }
+
+    fn frame(&mut self, lineno: u64, line: &[u8]) {
+        let facts = &mut self.facts;
+        self.framer.line(lineno, line, &mut |ev| facts.event(&ev));
+    }
+}
+
+impl LineSink for Framing {
+    fn line(&mut self, lineno: u64, line: &[u8]) {
+        self.facts.see_line(lineno, line);
+        self.frame(lineno, line);
+    }
+
+    /// Exact fast path: while the framer does not need every line (options
+    /// dump, open `Failed:` reason: those lines go through it one by one),
+    /// [`Framer::next_line`] finds the next line that can matter and only
+    /// that line reaches the framer, with its exact number. Every other
+    /// line is a no-op there; the last non-blank line is taken from the end
+    /// of the chunk. Equality with the line-by-line path is tested in
+    /// `parsers/tests/framing_bulk.rs`.
     fn lines(&mut self, first_lineno: u64, text: &[u8]) -> u64 {
         // Whole lines only, as the default (bytes after the last `\n` are
         // not a line of this call).
@@ -215,22 +220,18 @@ impl LineSink for Framing {
         let mut pos = 0usize;
         let mut lineno = first_lineno;
         while pos < text.len() {
-            if self.run.as_ref().is_some_and(Run::needs_every_line) {
-                let nl = memchr::memchr(b'\n', &text[pos..]).map_or(text.len(), |i| pos + i);
-                let l = &text[pos..nl];
-                self.line(lineno, l.strip_suffix(b"\r").unwrap_or(l));
-                lineno += 1;
-                pos = nl + 1;
-                continue;
-            }
-            let Some(hit) = self.active_needles().find_at(text, pos).map(|m| m.start()) else {
-                break;
+            let start = if self.framer.needs_every_line() {
+                pos
+            } else {
+                match self.framer.next_line(text, pos) {
+                    Some(s) => s,
+                    None => break,
+                }
             };
-            let start = memchr::memrchr(b'\n', &text[pos..hit]).map_or(pos, |i| pos + i + 1);
             lineno += count_newlines(&text[pos..start]);
-            let nl = memchr::memchr(b'\n', &text[hit..]).map_or(text.len(), |i| hit + i);
+            let nl = memchr::memchr(b'\n', &text[start..]).map_or(text.len(), |i| start + i);
             let l = &text[start..nl];
-            self.line(lineno, l.strip_suffix(b"\r").unwrap_or(l));
+            self.frame(lineno, l.strip_suffix(b"\r").unwrap_or(l));
             lineno += 1;
             pos = nl + 1;
         }
@@ -238,372 +239,83 @@ impl LineSink for Framing {
             lineno += count_newlines(&text[pos..]);
         }
         let n = lineno - first_lineno;
-        self.take_last_non_blank(first_lineno, n, text);
+        self.facts.see_lines(first_lineno, n, text);
         n
     }
-
-    fn finish(&mut self) {
-        if self.finished.is_none() {
-            let facts = self.build_facts();
-            self.finished = Some(facts);
-        }
-    }
 }
-
-/// Substrings of which one is in every line [`Framing::line`] can act on
-/// (other than remembering the last non-blank line) outside the states that
-/// need every line, grouped by the state in which they can matter (the bit
-/// sets below). Each group was checked against `Run::line`: a prefix, a
-/// suffix or a substring test in `Run::line` needs the needle in the line.
-const NEEDLES: [&[u8]; 13] = [
-    // 0: always (a new run).
-    STARTING,
-    // 1..=7: inside a run.
-    b"CRITICAL FAILURE...",
-    b"Caught Sig Int",
-    b"KTEST RESULT: TEST ",
-    b"Build time:",
-    b"*** WARNING",
-    b" tests were successful",
-    b"Hit timeout of ",
-    // 8, 9: inside a run while a command runs (status, bare or timed).
-    b"SUCCESS",
-    b"FAILED!",
-    // 10..=12: inside a run while no command runs.
-    b" ...",
-    b"RUNNING TEST ",
-    b"DEFAULT OPTIONS:",
-];
-
-/// Bit sets over [`NEEDLES`].
-const NEEDLES_NO_RUN: u16 = 1;
-const NEEDLES_RUN: u16 = 0xff;
-const NEEDLES_PENDING: u16 = NEEDLES_RUN | 1 << 8 | 1 << 9;
-const NEEDLES_IDLE: u16 = NEEDLES_RUN | 1 << 10 | 1 << 11 | 1 << 12;
-
-/// One multi-literal searcher per needle set (a single pass finds the
-/// earliest match of any needle of the set).
-struct NeedleSets {
-    no_run: regex::bytes::Regex,
-    pending: regex::bytes::Regex,
-    idle: regex::bytes::Regex,
-}
-
-static NEEDLE_SETS: LazyLock<NeedleSets> = LazyLock::new(|| {
-    let build = |set: u16| {
-        let alts: Vec<String> = NEEDLES
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| set & (1 << i) != 0)
-            .map(|(_, n)| regex::escape(&String::from_utf8_lossy(n)))
-            .collect();
-        // Escaped ASCII literals always compile.
-        regex::bytes::Regex::new(&alts.join("|")).expect("needle alternation compiles")
-    };
-    NeedleSets {
-        no_run: build(NEEDLES_NO_RUN),
-        pending: build(NEEDLES_PENDING),
-        idle: build(NEEDLES_IDLE),
-    }
-});
 
 /// Number of `\n` in `b` (memchr counts without visiting each match).
 fn count_newlines(b: &[u8]) -> u64 {
     memchr::memchr_iter(b'\n', b).count() as u64
 }
 
-impl Framing {
-    /// The needles that can matter in the current state (a superset).
-    fn active_needles(&self) -> &'static regex::bytes::Regex {
-        let sets = &*NEEDLE_SETS;
-        match &self.run {
-            None => &sets.no_run,
-            Some(run) if run.pending.is_some() => &sets.pending,
-            Some(_) => &sets.idle,
-        }
-    }
-
-    /// Remember the last non-blank line of `text` (`n` lines from
-    /// `first_lineno`), as [`LineSink::line`] would have.
-    fn take_last_non_blank(&mut self, first_lineno: u64, n: u64, text: &[u8]) {
-        // `text` ends with `\n`: the lines end at each `\n`, walked backwards.
-        let mut end = text.len();
-        let mut k = 0u64;
-        while end > 0 && k < n {
-            let nl = end - 1;
-            let start = memchr::memrchr(b'\n', &text[..nl]).map_or(0, |i| i + 1);
-            let l = &text[start..nl];
-            let l = l.strip_suffix(b"\r").unwrap_or(l);
-            if !is_blank(l) {
-                self.last.clear();
-                self.last.extend_from_slice(l);
-                self.last_lineno = first_lineno + n - 1 - k;
-                return;
-            }
-            k += 1;
-            end = start;
-        }
-    }
-}
-
-impl Run {
-    /// A state in which every line can change a fact: the options dump and
-    /// the continuation lines of a `Failed:` reason.
-    fn needs_every_line(&self) -> bool {
-        self.in_options || self.failed_open.is_some()
-    }
-
-    fn line(&mut self, n: u64, line: &[u8], first: u8) {
-        if let Some((idx, extra)) = self.failed_open {
-            if first == b'%' || extra >= MAX_REASON_LINES {
-                self.failed_open = None;
-            } else {
-                if !is_blank(line) {
-                    if let Some(Event::FailedBanner { reason, .. }) = self.events.get_mut(idx) {
-                        reason.push('\n');
-                        reason.push_str(&text(trim_end(line), MAX_TEXT));
-                    }
-                    self.failed_open = Some((idx, extra + 1));
+impl RunFacts {
+    fn event(&mut self, ev: &FrameEvent<'_>) {
+        match ev {
+            FrameEvent::RunStart { .. } | FrameEvent::Option(_) => {}
+            FrameEvent::Fact { line, key, value } => self.push_event(Event::Fact(Fact {
+                key: key.to_string(),
+                value: value.clone(),
+                loc: Loc::new(String::new(), Some(*line)),
+            })),
+            FrameEvent::StepStart {
+                line,
+                command,
+                build,
+                ..
+            } => {
+                if self.events.len() >= MAX_EVENTS {
+                    self.compact();
                 }
-                return;
-            }
-        }
-        if self.in_options {
-            if first == b'R' && line.starts_with(b"RUNNING TEST ") {
-                self.in_options = false;
-            } else if is_blank(line)
-                || (line.starts_with(b"TEST ") && memmem::find(line, b" OPTIONS").is_some())
-            {
-                return;
-            } else if let Some(opt) = parse_option(line, n) {
-                if self.options.len() < MAX_OPTIONS {
-                    self.options.push(opt);
-                } else if self.options.len() == MAX_OPTIONS {
-                    self.note(
-                        n,
-                        format!("more than {MAX_OPTIONS} option lines: the rest are ignored"),
-                    );
-                    self.options.push(opt);
-                }
-                return;
-            } else {
-                self.in_options = false;
-            }
-        }
-        match first {
-            b'C' => {
-                if let Some(rest) = line.strip_prefix(b"CRITICAL FAILURE...") {
-                    let reason = strip_test_tag(trim(rest));
-                    self.fact(keys::KTEST_CRITICAL, text(reason, MAX_TEXT), n);
-                    return;
-                }
-                if line.starts_with(b"Caught Sig Int") {
-                    self.fact(keys::KTEST_INTERRUPTED, text(trim_end(line), MAX_TEXT), n);
-                    return;
+                let idx = self.steps.len();
+                self.steps.push(Step {
+                    command: command.to_string(),
+                    line: *line,
+                    end_line: None,
+                    seconds: None,
+                    result: None,
+                    timeout: false,
+                });
+                self.events.push(Event::Step(idx));
+                self.pending = Some(idx);
+                if *build {
+                    self.build = Some(idx);
                 }
             }
-            b'K' => {
-                if let Some(rest) = line.strip_prefix(b"KTEST RESULT: TEST ") {
-                    if self.result_banner(n, line, rest) {
-                        return;
-                    }
+            FrameEvent::StepTimeout { .. } => {
+                if let Some(step) = self.pending.and_then(|i| self.steps.get_mut(i)) {
+                    step.timeout = true;
                 }
             }
-            b'B' => {
-                if let Some(rest) = line.strip_prefix(b"Build time:") {
-                    self.close_unrecognised(n);
-                    match parse_duration_words(&text(rest, 256)) {
-                        Some(s) => self.fact(keys::KTEST_BUILD_TIME, s, n),
-                        None => self.note(n, "`Build time:` value not understood"),
-                    }
-                    return;
+            FrameEvent::StepEnd {
+                line,
+                result,
+                seconds,
+            } => {
+                if let Some(step) = self.pending.take().and_then(|i| self.steps.get_mut(i)) {
+                    step.end_line = Some(*line);
+                    step.seconds = *seconds;
+                    step.result = Some(*result);
                 }
             }
-            b'*' => {
-                if let Some(count) = parse_warnings_found(line) {
-                    self.fact(keys::KTEST_WARNINGS_FOUND, count, n);
-                    return;
+            FrameEvent::StepLost { .. } => self.pending = None,
+            FrameEvent::FailedBanner { line, reason } => {
+                self.push_event(Event::FailedBanner {
+                    line: *line,
+                    reason: reason.clone(),
+                });
+                self.last_banner = Some(self.events.len() - 1);
+            }
+            FrameEvent::FailedReason { text, .. } => {
+                if let Some(Event::FailedBanner { reason, .. }) =
+                    self.last_banner.and_then(|i| self.events.get_mut(i))
+                {
+                    reason.push('\n');
+                    reason.push_str(text);
                 }
             }
-            b' ' if line.starts_with(b"    ") => {
-                if let Some((ok, total)) = parse_summary(trim(line)) {
-                    self.close_unrecognised(n);
-                    self.fact(keys::KTEST_SUMMARY, json!({"ok": ok, "total": total}), n);
-                    return;
-                }
-            }
-            b'H' if line.starts_with(b"Hit timeout of ") => {
-                self.hit_timeout(n, trim_end(line));
-                return;
-            }
-            b'S' | b'F' if self.pending.is_some() && !self.timed => {
-                if let Some(st) = status_tail(line) {
-                    if !st.timed && st.start == 0 {
-                        self.close(n, st);
-                        return;
-                    }
-                }
-            }
-            b'R' if self.pending.is_none() => {
-                if let Some(rest) = line.strip_prefix(b"RUNNING TEST ") {
-                    if let Some(v) = parse_running_test(trim_end(rest)) {
-                        self.last_test = v.get("n").and_then(Value::as_u64);
-                        self.fact(keys::KTEST_RUNNING_TEST, v, n);
-                        return;
-                    }
-                }
-            }
-            b'D' if self.pending.is_none() && trim_end(line) == b"DEFAULT OPTIONS:" => {
-                self.in_options = true;
-                return;
-            }
-            _ => {}
+            FrameEvent::Note { line, message } => self.note(*line, message.clone()),
         }
-        if self.pending.is_some() {
-            // Hot path: output of a running command. Only a line ending in
-            // `SUCCESS`, `FAILED!` or `killing process` can matter.
-            let t = trim_end(line);
-            match t.last() {
-                Some(b'S') | Some(b'!') => {
-                    if let Some(st) = status_tail(t) {
-                        if st.timed {
-                            self.close(n, st);
-                        }
-                    }
-                }
-                Some(b's') if t.ends_with(b", killing process") => {
-                    if let Some(p) = memmem::find(t, b"Hit timeout of ") {
-                        self.hit_timeout(n, &t[p..]);
-                    }
-                }
-                _ => {}
-            }
-            return;
-        }
-        self.command_start(n, line);
-    }
-
-    /// A line outside any command: `<command> ... <rest>` starts a step.
-    fn command_start(&mut self, n: u64, line: &[u8]) {
-        let (cmd, rest) = match memmem::find(line, b" ... ") {
-            Some(p) => (&line[..p], &line[p + 5..]),
-            None => {
-                let t = trim_end(line);
-                match t.strip_suffix(b" ...") {
-                    Some(c) => (c, &b""[..]),
-                    None => return,
-                }
-            }
-        };
-        if is_blank(cmd) {
-            return;
-        }
-        if self.events.len() >= MAX_EVENTS {
-            self.compact();
-        }
-        let idx = self.steps.len();
-        self.steps.push(Step {
-            command: text(cmd, MAX_COMMAND),
-            line: n,
-            end_line: None,
-            seconds: None,
-            result: None,
-            timeout: false,
-        });
-        self.events.push(Event::Step(idx));
-        self.pending = Some(idx);
-        if let Some(st) = status_tail(rest) {
-            // A command without output: the status is on the command line.
-            // A bare status counts only before timings were seen and only
-            // when it is all that follows ` ... ` (2010 ktest).
-            if st.timed || (!self.timed && st.start == 0) {
-                self.close(n, st);
-            }
-        }
-    }
-
-    fn close(&mut self, n: u64, st: StatusTail) {
-        if let Some(idx) = self.pending.take() {
-            if let Some(step) = self.steps.get_mut(idx) {
-                step.end_line = Some(n);
-                step.seconds = st.seconds;
-                step.result = Some(st.result);
-            }
-        }
-        if st.timed {
-            self.timed = true;
-        }
-    }
-
-    /// A line that ktest prints only after a command ended arrived while a
-    /// command still looked running: its status was not recognised.
-    fn close_unrecognised(&mut self, n: u64) {
-        if let Some(idx) = self.pending.take() {
-            let line = self.steps.get(idx).map_or(0, |s| s.line);
-            self.note(
-                n,
-                format!("no status recognised for the command at line {line}"),
-            );
-        }
-    }
-
-    fn hit_timeout(&mut self, n: u64, t: &[u8]) {
-        if let Some(idx) = self.pending {
-            if let Some(step) = self.steps.get_mut(idx) {
-                step.timeout = true;
-            }
-        }
-        self.fact(keys::KTEST_TIMEOUT, text(t, MAX_TEXT), n);
-    }
-
-    /// `KTEST RESULT: TEST <rest>`: success or `%` failure banner.
-    fn result_banner(&mut self, n: u64, line: &[u8], rest: &[u8]) -> bool {
-        let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
-        if digits == 0 {
-            return false;
-        }
-        let mut after = &rest[digits..];
-        if after.starts_with(b" (") {
-            // `(<TEST_NAME>)`: the name ends at the last `)` before the verdict.
-            let close = match (
-                memmem::rfind(after, b") SUCCESS"),
-                memmem::rfind(after, b") Failed:"),
-            ) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
-            match close {
-                Some(c) => after = &after[c + 1..],
-                None => return false,
-            }
-        }
-        if after.starts_with(b" SUCCESS") {
-            self.close_unrecognised(n);
-            self.fact(
-                keys::KTEST_SUCCESS_BANNER,
-                text(trim_end(line), MAX_TEXT),
-                n,
-            );
-            return true;
-        }
-        if let Some(reason) = after.strip_prefix(b" Failed:") {
-            self.close_unrecognised(n);
-            self.push_event(Event::FailedBanner {
-                line: n,
-                reason: text(trim(reason), MAX_TEXT),
-            });
-            self.failed_open = Some((self.events.len() - 1, 0));
-            return true;
-        }
-        false
-    }
-
-    fn fact(&mut self, key: &str, value: impl Into<Value>, n: u64) {
-        self.push_event(Event::Fact(Fact {
-            key: key.to_string(),
-            value: value.into(),
-            loc: Loc::new(String::new(), Some(n)),
-        }));
     }
 
     fn note(&mut self, n: u64, msg: impl Into<String>) {
@@ -622,11 +334,11 @@ impl Run {
     }
 
     /// Keep, per kind of event, the first [`KEEP_PER_KIND`] and the last;
-    /// of the steps also the one [`Run::build_step`] would choose and the
-    /// pending one. Facts keep their order, so `first`/`last` of every key
-    /// and the build step are what they would have been; only counts of
-    /// repeated markers past the limit are lost (and [`Facts`] caps those
-    /// anyway). Ordinary logs never get here.
+    /// of the steps also the build step and the pending one; of the banners
+    /// the one still collecting its reason. Facts keep their order, so
+    /// `first`/`last` of every key and the build step are what they would
+    /// have been; only counts of repeated markers past the limit are lost
+    /// (and [`Facts`] caps those anyway). Ordinary logs never get here.
     fn compact(&mut self) {
         use std::collections::HashMap;
         let kind = |ev: &Event| -> String {
@@ -640,9 +352,6 @@ impl Run {
         for ev in &self.events {
             *total.entry(kind(ev)).or_default() += 1;
         }
-        let build = self.build_step_index();
-        let last_build_like = self.steps.iter().rposition(|s| is_build_like(&s.command));
-        let failed_open = self.failed_open.map(|(i, _)| i);
         let mut seen: HashMap<String, usize> = HashMap::new();
         let mut keep = Vec::with_capacity(self.events.len());
         for (i, ev) in self.events.iter().enumerate() {
@@ -650,12 +359,8 @@ impl Run {
             let nth = seen.entry(k.clone()).or_default();
             *nth += 1;
             let special = match ev {
-                Event::Step(idx) => {
-                    Some(*idx) == build
-                        || Some(*idx) == last_build_like
-                        || Some(*idx) == self.pending
-                }
-                _ => Some(i) == failed_open,
+                Event::Step(idx) => Some(*idx) == self.build || Some(*idx) == self.pending,
+                _ => Some(i) == self.last_banner,
             };
             keep.push(*nth <= KEEP_PER_KIND || *nth == total[&k] || special);
         }
@@ -665,13 +370,13 @@ impl Run {
         let old_steps = std::mem::take(&mut self.steps);
         let mut remap: HashMap<usize, usize> = HashMap::new();
         let mut steps: Vec<Option<Step>> = old_steps.into_iter().map(Some).collect();
-        let mut new_open = None;
+        let mut new_banner = None;
         for (i, (ev, k)) in old_events.into_iter().zip(keep).enumerate() {
             if !k {
                 continue;
             }
-            if Some(i) == failed_open {
-                new_open = Some(self.events.len());
+            if Some(i) == self.last_banner {
+                new_banner = Some(self.events.len());
             }
             match ev {
                 Event::Step(idx) => {
@@ -685,22 +390,22 @@ impl Run {
             }
         }
         self.pending = self.pending.and_then(|p| remap.get(&p).copied());
-        self.failed_open = match (self.failed_open, new_open) {
-            (Some((_, extra)), Some(i)) => Some((i, extra)),
-            _ => None,
-        };
+        self.build = self.build.and_then(|p| remap.get(&p).copied());
+        self.last_banner = new_banner;
         if dropped > 0 && !self.compacted {
             self.compacted = true;
+            let line = self
+                .events
+                .iter()
+                .rev()
+                .find_map(|e| match e {
+                    Event::Fact(f) => f.loc.line,
+                    Event::FailedBanner { line, .. } => Some(*line),
+                    Event::Step(i) => self.steps.get(*i).map(|s| s.line),
+                })
+                .unwrap_or(self.start_line);
             self.note(
-                self.events
-                    .iter()
-                    .rev()
-                    .find_map(|e| match e {
-                        Event::Fact(f) => f.loc.line,
-                        Event::FailedBanner { line, .. } => Some(*line),
-                        Event::Step(i) => self.steps.get(*i).map(|s| s.line),
-                    })
-                    .unwrap_or(self.start_line),
+                line,
                 format!(
                     "more than {KEEP_PER_KIND} repeated ktest markers of one kind: only the first ones and the last are kept"
                 ),
@@ -708,10 +413,11 @@ impl Run {
         }
     }
 
-    /// Emit the facts of this (last) run.
-    fn emit(mut self, file: &str, facts: &mut Facts) {
-        let target = self.last_test.unwrap_or(1);
-        for o in self.options.iter().filter(|o| o.test.is_none()) {
+    /// Emit the facts of this (last) run; the options come from `framer`.
+    fn emit(mut self, framer: &Framer, file: &str, facts: &mut Facts) {
+        let target = framer.last_test().unwrap_or(1);
+        let options = framer.options();
+        for o in options.iter().filter(|o| o.test.is_none()) {
             facts.push(
                 format!("{}{}", keys::KTEST_OPT_PREFIX, o.key),
                 o.value.as_str(),
@@ -719,7 +425,7 @@ impl Run {
                 Some(o.line),
             );
         }
-        for o in &self.options {
+        for o in options {
             match o.test {
                 Some(t) if t == target => facts.push(
                     format!("{}{}", keys::KTEST_OPT_PREFIX, o.key),
@@ -752,7 +458,7 @@ impl Run {
                 }
             }
         }
-        if let Some(step) = self.build_step() {
+        if let Some(step) = self.build.and_then(|i| self.steps.get(i)) {
             facts.push(
                 keys::KTEST_BUILD_COMMAND,
                 step.command.as_str(),
@@ -779,43 +485,6 @@ impl Run {
             facts.note(file, Some(n), msg);
         }
     }
-
-    /// Effective option value for the test that ran last.
-    fn opt(&self, key: &str) -> Option<&str> {
-        let target = self.last_test.unwrap_or(1);
-        let per_test = self
-            .options
-            .iter()
-            .rev()
-            .find(|o| o.key == key && o.test == Some(target));
-        per_test
-            .or_else(|| {
-                self.options
-                    .iter()
-                    .rev()
-                    .find(|o| o.key == key && o.test.is_none())
-            })
-            .map(|o| o.value.as_str())
-    }
-
-    /// The final build command: the last step equal to ktest's
-    /// `<MAKE_CMD> O=<OUTPUT_DIR> <BUILD_OPTIONS>` (from the options dump),
-    /// else the last `make` step that is not mrproper/clean/a config target.
-    fn build_step(&self) -> Option<&Step> {
-        self.build_step_index().and_then(|i| self.steps.get(i))
-    }
-
-    fn build_step_index(&self) -> Option<usize> {
-        if let (Some(make), Some(out)) = (self.opt("MAKE_CMD"), self.opt("OUTPUT_DIR")) {
-            let opts = self.opt("BUILD_OPTIONS").unwrap_or("");
-            let want = format!("{make} O={out} {opts}");
-            let want = want.trim();
-            if let Some(i) = self.steps.iter().rposition(|s| s.command.trim() == want) {
-                return Some(i);
-            }
-        }
-        self.steps.iter().rposition(|s| is_build_like(&s.command))
-    }
 }
 
 fn step_json(step: &Step) -> Value {
@@ -836,231 +505,11 @@ fn step_json(step: &Step) -> Value {
     Value::Object(m)
 }
 
-/// Heuristic for logs whose options dump does not give the build command:
-/// a `make` invocation whose last word is not mrproper/clean/distclean, a
-/// `*config` target, an install target or `kernelversion`.
-fn is_build_like(cmd: &str) -> bool {
-    let mut has_make = false;
-    let mut last = "";
-    for t in cmd.split_whitespace() {
-        if t == "make" || t.ends_with("/make") {
-            has_make = true;
-        }
-        last = t;
-    }
-    has_make
-        && !matches!(
-            last,
-            "make" | "mrproper" | "clean" | "distclean" | "kernelversion"
-        )
-        && !last.ends_with("config")
-        && !last.ends_with("install")
-}
-
-/// A status at the end of a line.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct StatusTail {
-    result: StepResult,
-    seconds: Option<u64>,
-    /// `[N seconds]` form (else bare `SUCCESS`/`FAILED!`).
-    timed: bool,
-    /// Byte offset where the status starts (0: the line is only the status).
-    start: usize,
-}
-
-/// Recognise `[N seconds] SUCCESS`, `[1 second] FAILED!` (possibly glued to
-/// preceding output) or a bare `SUCCESS` / `FAILED!` at the end of `line`.
-fn status_tail(line: &[u8]) -> Option<StatusTail> {
-    let line = trim_end(line);
-    let (rest, result) = if let Some(r) = line.strip_suffix(b"SUCCESS") {
-        (r, StepResult::Success)
-    } else if let Some(r) = line.strip_suffix(b"FAILED!") {
-        (r, StepResult::Failed)
-    } else {
-        return None;
-    };
-    if let Some(inner) = rest.strip_suffix(b"] ") {
-        let num = inner
-            .strip_suffix(b" seconds")
-            .or_else(|| inner.strip_suffix(b" second"));
-        if let Some(num) = num {
-            let digits = num.iter().rev().take_while(|b| b.is_ascii_digit()).count();
-            let open = num.len() - digits;
-            if digits > 0 && open > 0 && num[open - 1] == b'[' {
-                return Some(StatusTail {
-                    result,
-                    seconds: parse_u64(&num[open..]),
-                    timed: true,
-                    start: open - 1,
-                });
-            }
-        }
-    }
-    let start = rest.len();
-    Some(StatusTail {
-        result,
-        seconds: None,
-        timed: false,
-        start,
-    })
-}
-
-/// `KEY = value` or `KEY[n] = value` of the options dump.
-fn parse_option(line: &[u8], n: u64) -> Option<OptLine> {
-    let eq = memchr::memchr(b'=', line)?;
-    let key = trim(&line[..eq]);
-    let value = trim(&line[eq + 1..]);
-    let (name, test) = match key.iter().position(|&b| b == b'[') {
-        Some(p) => {
-            let idx = key[p + 1..].strip_suffix(b"]")?;
-            (&key[..p], Some(parse_u64(idx)?))
-        }
-        None => (key, None),
-    };
-    if name.is_empty()
-        || !name
-            .iter()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || *b == b'_')
-    {
-        return None;
-    }
-    Some(OptLine {
-        key: text(name, 256),
-        test,
-        value: text(value, MAX_TEXT),
-        line: n,
-    })
-}
-
-/// `n of m[ (name)] with option <rest>` (after `RUNNING TEST `).
-fn parse_running_test(rest: &[u8]) -> Option<Value> {
-    let s = String::from_utf8_lossy(rest);
-    let (n, rest) = s.split_once(" of ")?;
-    let n: u64 = n.trim().parse().ok()?;
-    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-    let total: u64 = rest.get(..digits)?.parse().ok()?;
-    let rest = rest.get(digits..)?;
-    let (name, option) = match rest.strip_prefix(" (") {
-        Some(r) => {
-            let (name, opt) = r.rsplit_once(") with option")?;
-            (Some(name), opt)
-        }
-        None => (None, rest.strip_prefix(" with option")?),
-    };
-    let mut m = Map::new();
-    m.insert("n".into(), Value::from(n));
-    m.insert("total".into(), Value::from(total));
-    m.insert("option".into(), Value::from(cap(option.trim(), MAX_TEXT)));
-    if let Some(name) = name {
-        m.insert("name".into(), Value::from(cap(name, MAX_TEXT)));
-    }
-    Some(Value::Object(m))
-}
-
-/// `*** WARNING found in build: 1 ***` / `*** WARNINGS found in build: N ***`.
-fn parse_warnings_found(line: &[u8]) -> Option<u64> {
-    let rest = line.strip_prefix(b"*** WARNING")?;
-    let rest = rest.strip_prefix(b"S").unwrap_or(rest);
-    let rest = rest.strip_prefix(b" found in build: ")?;
-    let rest = trim_end(rest).strip_suffix(b"***")?;
-    parse_u64(trim(rest))
-}
-
-/// `N of M tests were successful` (already trimmed).
-fn parse_summary(t: &[u8]) -> Option<(u64, u64)> {
-    let t = t.strip_suffix(b" tests were successful")?;
-    let p = memmem::find(t, b" of ")?;
-    Some((parse_u64(&t[..p])?, parse_u64(&t[p + 4..])?))
-}
-
-/// `[H hour[s] ][M minute[s] ]S second[s]` (ktest's show_time, §2.3), in
-/// any order; `None` unless every word pair is understood.
-pub(crate) fn parse_duration_words(s: &str) -> Option<u64> {
-    let words: Vec<&str> = s.split_whitespace().collect();
-    if words.is_empty() || !words.len().is_multiple_of(2) {
-        return None;
-    }
-    let mut total: u64 = 0;
-    for pair in words.chunks(2) {
-        let n: u64 = pair[0].parse().ok()?;
-        let unit = match pair[1] {
-            "hour" | "hours" => 3600,
-            "minute" | "minutes" => 60,
-            "second" | "seconds" => 1,
-            _ => return None,
-        };
-        total = total.checked_add(n.checked_mul(unit)?)?;
-    }
-    Some(total)
-}
-
-/// `[TEST n] reason` -> `reason` (the 2010 form has no tag).
-fn strip_test_tag(s: &[u8]) -> &[u8] {
-    if let Some(rest) = s.strip_prefix(b"[TEST ") {
-        if let Some(p) = memchr::memchr(b']', rest) {
-            if rest[..p].iter().all(u8::is_ascii_digit) {
-                return trim(&rest[p + 1..]);
-            }
-        }
-    }
-    s
-}
-
-// ---- small byte helpers shared with output_log ----
-
-pub(crate) fn is_blank(line: &[u8]) -> bool {
-    line.iter().all(u8::is_ascii_whitespace)
-}
-
-pub(crate) fn trim_end(s: &[u8]) -> &[u8] {
-    let n = s
-        .iter()
-        .rposition(|b| !b.is_ascii_whitespace())
-        .map_or(0, |p| p + 1);
-    &s[..n]
-}
-
-pub(crate) fn trim(s: &[u8]) -> &[u8] {
-    let s = trim_end(s);
-    let start = s
-        .iter()
-        .position(|b| !b.is_ascii_whitespace())
-        .unwrap_or(s.len());
-    &s[start..]
-}
-
-/// Decimal digits only (no sign, no blanks), without overflow.
-pub(crate) fn parse_u64(s: &[u8]) -> Option<u64> {
-    if s.is_empty() || s.len() > 20 || !s.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    s.iter().try_fold(0u64, |acc, &b| {
-        acc.checked_mul(10)?.checked_add(u64::from(b - b'0'))
-    })
-}
-
-/// Lossy UTF-8, at most `max` bytes (cut on a character boundary).
-pub(crate) fn text(s: &[u8], max: usize) -> String {
-    let s = &s[..s.len().min(max + 4)];
-    cap(&String::from_utf8_lossy(s), max)
-}
-
-/// At most `max` bytes of `s`, cut on a character boundary.
-pub(crate) fn cap(s: &str, max: usize) -> String {
-    if s.len() <= max {
-        return s.to_string();
-    }
-    let mut end = max;
-    while end > 0 && !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    s[..end].to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::logscan::scan;
+    use serde_json::json;
 
     fn run(log: &str) -> Facts {
         let mut f = Framing::new("linux/log");

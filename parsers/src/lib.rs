@@ -10,7 +10,9 @@
 //!
 //! Which parsers run on a directory is decided by the layout (main crate).
 
+pub mod collect;
 pub mod diag;
+pub mod digest;
 pub mod error;
 pub mod facts;
 pub mod input;
@@ -23,6 +25,7 @@ pub mod git_meta;
 pub mod kbuild_output;
 pub mod kernel_makefile;
 pub mod ktest_conf;
+pub mod ktest_framing;
 pub mod ktest_log;
 pub mod output_log;
 pub mod queue;
@@ -34,6 +37,7 @@ pub mod tuxmake;
 #[cfg(test)]
 pub(crate) mod testutil;
 
+pub use collect::{collect, CollectError};
 pub use error::ParseError;
 pub use facts::{Fact, Facts, Loc, Note};
 pub use input::Input;
@@ -66,16 +70,9 @@ pub static PARSERS: &[&dyn Parser] = &[
     &tuxmake::TuxmakeMetadata,
 ];
 
-/// Lower-case hex of bytes (sha256 digests, ids).
-pub fn hex(bytes: &[u8]) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(HEX[(b >> 4) as usize] as char);
-        s.push(HEX[(b & 15) as usize] as char);
-    }
-    s
-}
+/// Lower-case hex of bytes: [`digest::hex`], also at the crate root for
+/// the main crate's existing callers.
+pub use digest::hex;
 
 /// Look a parser up by id.
 pub fn parser(id: &str) -> Option<&'static dyn Parser> {

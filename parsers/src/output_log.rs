@@ -1,5 +1,5 @@
 //! test_stable_ssh `output_log`: the stdout+stderr of `run_test.sh`
-//! (inputs-reference §1.4), read line by line (`output_log.gz` too).
+//! (docs/inputs.md#output_log-line-by-line), read line by line (`output_log.gz` too).
 //!
 //! In order, the file holds: `update the git tree at <path>` and the
 //! `git fetch --all` output (2021+); `Starting to test kernel version <V>`;

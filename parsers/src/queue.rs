@@ -1,10 +1,10 @@
 //! The stable queue that was applied on top of the base commit, and its
-//! KCIDB `patchset_hash` (inputs-reference §9).
+//! KCIDB `patchset_hash` (docs/inputs.md#patchset_hash).
 //!
 //! Sources, first present wins:
 //!
-//! 1. `stable_queue.tar.gz`, the queue as shipped (§9: hash the files as
-//!    shipped), streamed with `tar` + `flate2`, never unpacked to disk: the
+//! 1. `stable_queue.tar.gz`, the queue as shipped (docs/inputs.md#patchset_hash: hash
+//!    the files as shipped), streamed with `tar` + `flate2`, never unpacked to disk: the
 //!    `series` member (at the top, or the shallowest `<dir>/series`) and
 //!    the patches next to it;
 //! 2. `linux/patches/series` with the patches beside it (what `tar -zxvf`
@@ -38,12 +38,13 @@
 //! [`keys::QUEUE_PATCHSET_HASH`].
 
 use std::collections::HashMap;
-use std::io::{self, Read};
+use std::io::Read;
 
 use sha2::{Digest, Sha256};
 
 use crate::commit_txt::shorten;
-use crate::{hex, keys, Facts, Input, ParseError, Parser};
+use crate::digest::{hex, sha256_reader};
+use crate::{keys, Facts, Input, ParseError, Parser};
 
 /// The unpacked queue's series file.
 pub const SERIES_FILE: &str = "linux/patches/series";
@@ -195,13 +196,6 @@ pub fn patchset_hash<S: AsRef<str>>(patch_sha256: &[S]) -> String {
         h.update(b"\n");
     }
     hex(&h.finalize())
-}
-
-/// SHA-256 (lower-case hex) of everything `r` yields.
-fn sha256_reader(mut r: impl Read) -> io::Result<String> {
-    let mut h = Sha256::new();
-    io::copy(&mut r, &mut h)?;
-    Ok(hex(&h.finalize()))
 }
 
 /// Series entries `(line, name)` in order. Errors carry the line.

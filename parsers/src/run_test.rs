@@ -1,5 +1,5 @@
 //! `run_test.sh`, the script test_stable_ssh generates for the builder
-//! (inputs-reference §1.1, §1.5): `KERNEL_VERSION="<V>"`,
+//! (docs/inputs.md#the-run-script): `KERNEL_VERSION="<V>"`,
 //! `STABLE_GIT="<path>"`, the `git clone … --branch <b> <src> linux` line,
 //! how the queue is applied and the `<REMOTE>:` mail subject prefix.
 //!

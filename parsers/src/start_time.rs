@@ -1,5 +1,5 @@
 //! `start_time.txt`: when the build started, written by a modified
-//! `run_test.sh` (inputs-reference §3.5). No public specification of the
+//! `run_test.sh` (docs/inputs.md#start-time-files). No public specification of the
 //! file exists, so every common way of writing "now" with `date` is
 //! accepted:
 //!

@@ -1,4 +1,4 @@
-//! The output of `time` around the build (inputs-reference §3): how long it
+//! The output of `time` around the build (docs/inputs.md#time-output-formats): how long it
 //! took and, for GNU time, its exit status and peak memory.
 //!
 //! Files looked at, relative to the result directory, in this order

@@ -1,4 +1,4 @@
-//! tuxmake's `metadata.json` (inputs-reference §6.3): result status,
+//! tuxmake's `metadata.json` (docs/inputs.md#tuxmake-metadata): result status,
 //! target architecture, toolchain and compiler, kconfig, git identity,
 //! kernel release, durations and tuxmake's own counts.
 

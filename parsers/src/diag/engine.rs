@@ -4,16 +4,17 @@
 //! matter (a `:` in them, or inside a diagnostic's block), the rule table.
 //! [`Engine::lines`] skips the other lines at memory speed.
 //!
-//! Scopes. A ktest log is a sequence of runs (`STARTING AUTOMATED TESTS`
-//! followed by the `DEFAULT OPTIONS:` dump, which is what is keyed on),
-//! each a sequence of steps framed by `<MAKE_CMD> <args> ... <output>`.
-//! Distinct diagnostics describe the last run only: compiler, linker and
-//! every other non-Kconfig kind come from the last build step (the make
-//! that is neither mrproper nor a `*config` target), Kconfig diagnostics
-//! from every step of the run. A log without ktest framing is one step.
+//! Scopes. The runs and steps of a ktest log come from the one framing
+//! parser, [`Framer`] (docs/inputs.md#ktest-log-framing), fed the lines
+//! this engine reads. Distinct diagnostics describe the last run only:
+//! compiler, linker and every other non-Kconfig kind come from the run's
+//! last build step, from its command line through its status line (the
+//! framer's build-step rule, docs/inputs.md#the-build-step), Kconfig
+//! diagnostics from every line of the run. A run without a build step
+//! counts its lines outside steps and its other steps (where a config step
+//! died); a log without ktest framing is one step.
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::LazyLock;
 
 use memchr::memmem;
 
@@ -27,7 +28,10 @@ use super::normalize::{
 };
 use super::patterns::{is_progress, plausible, severity_word, Classifier, Hit, Role, Sev};
 use super::{DiagReport, Diagnostic, Excerpts, Kind, Severity};
+use crate::ktest_framing::{FrameEvent, Framer};
+use crate::ktest_log::FramingFacts;
 use crate::logscan::{LineSink, ScanStats};
+use crate::Facts;
 
 /// Distinct diagnostics listed in the report (the counts go on).
 const MAX_LISTED: usize = 500;
@@ -39,8 +43,6 @@ const MAX_CONTEXT: usize = 16;
 const CONTEXT_REACH: u64 = 40;
 /// Progress lines after which an open block is closed.
 const BLOCK_PROGRESS_LIMIT: u32 = 8;
-/// Lines of a ktest options dump before it is assumed to have ended.
-const MAX_OPTIONS: u32 = 5000;
 /// Recent candidate lines remembered for a make failure with no diagnostic.
 const RING: usize = 8;
 
@@ -224,12 +226,17 @@ struct Overflow {
     error: bool,
 }
 
-/// Kind of a ktest step.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Step {
-    Config,
-    Build,
-    Other,
+/// What the framer said about one line, as far as the engine cares.
+#[derive(Default)]
+struct LineFrame {
+    run_start: bool,
+    /// A step starts: where its output starts in the line, and whether it
+    /// is a build step.
+    step: Option<(usize, bool)>,
+    /// The running step ended on this line (its status line).
+    step_end: bool,
+    /// The running step ended before this line, status unknown.
+    step_lost: bool,
 }
 
 /// The streaming diagnostics engine.
@@ -237,9 +244,12 @@ pub struct Engine {
     report: DiagReport,
     classifier: Classifier,
     // Run and step state.
-    in_options: bool,
-    options_lines: u32,
-    make_cmd: Option<Vec<u8>>,
+    framer: Framer,
+    /// The `ktest.*` facts built from the same framer's events
+    /// ([`Engine::with_framing`]).
+    framing: Option<FramingFacts>,
+    /// The current run's last build step: its command line and status line.
+    build_step: Option<(u64, Option<u64>)>,
     roots: Roots,
     pre: Scope,
     build: Option<Scope>,
@@ -268,9 +278,9 @@ impl Engine {
         Engine {
             report: DiagReport::default(),
             classifier: Classifier::default(),
-            in_options: false,
-            options_lines: 0,
-            make_cmd: None,
+            framer: Framer::new(),
+            framing: None,
+            build_step: None,
             roots: Roots::default(),
             pre: Scope::default(),
             build: None,
@@ -285,6 +295,26 @@ impl Engine {
             tail: TailWindow::default(),
             overflow: Overflow::default(),
         }
+    }
+
+    /// An engine that also builds the `ktest.*` facts of the log (for
+    /// `file`) from the events of its framer, so the framing is parsed
+    /// once; [`Engine::finish_with_framing`] gives both.
+    pub fn with_framing(file: &str) -> Self {
+        Engine {
+            framing: Some(FramingFacts::new(file)),
+            ..Engine::new()
+        }
+    }
+
+    /// The report and the `ktest.*` facts ([`crate::ktest_log::Framing`]'s
+    /// facts of the same log; empty unless made by [`Engine::with_framing`]).
+    pub fn finish_with_framing(mut self) -> (DiagReport, Facts) {
+        let facts = match self.framing.take() {
+            Some(f) => f.into_facts(&self.framer),
+            None => Facts::new(),
+        };
+        (self.finish(), facts)
     }
 
     fn scope(&mut self) -> &mut Scope {
@@ -304,19 +334,64 @@ impl Engine {
     /// Lines that [`Engine::lines`] cannot skip even without a trigger.
     #[inline]
     fn needs_every_line(&self) -> bool {
-        self.in_options || self.block.is_some() || self.scope_ref().region.is_open()
+        self.framer.needs_every_line() || self.block.is_some() || self.scope_ref().region.is_open()
     }
 
-    /// One line with its raw-count verdict.
+    /// One line with its raw-count verdict: the framer first (a run or a
+    /// step may start or end here), then the diagnostics.
     fn process(&mut self, lineno: u64, raw: &[u8], extra: (bool, bool)) {
         let scanned = scan_line(raw);
         self.report.warnings_raw += u64::from(scanned.warning || extra.0);
         self.report.errors_raw += u64::from(scanned.error || extra.1);
-        self.handle(lineno, raw, scanned, true);
+        let mut fr = LineFrame::default();
+        let dump = {
+            let (framing, roots) = (&mut self.framing, &mut self.roots);
+            self.framer.line(lineno, raw, &mut |ev| {
+                if let Some(f) = framing.as_mut() {
+                    f.event(&ev);
+                }
+                match ev {
+                    FrameEvent::RunStart { .. } => fr.run_start = true,
+                    FrameEvent::Option(o) if o.key == "BUILD_DIR" || o.key == "OUTPUT_DIR" => {
+                        roots.add(o.value.as_bytes());
+                    }
+                    FrameEvent::StepStart {
+                        output_at, build, ..
+                    } => fr.step = Some((output_at, build)),
+                    FrameEvent::StepEnd { .. } => fr.step_end = true,
+                    FrameEvent::StepLost { .. } => fr.step_lost = true,
+                    _ => {}
+                }
+            })
+        };
+        if fr.run_start {
+            self.new_run();
+        }
+        if fr.step_lost {
+            self.leave_step(None);
+        }
+        if dump {
+            // The options dump: values, not diagnostics.
+            return;
+        }
+        match fr.step {
+            Some((at, build)) => {
+                // `<command> ... ` glued to the command's first output line.
+                self.enter_step(lineno, build);
+                let rest = raw.get(at..).unwrap_or_default();
+                if !rest.is_empty() {
+                    self.handle(lineno, rest, scan_line(rest));
+                }
+            }
+            None => self.handle(lineno, raw, scanned),
+        }
+        if fr.step_end {
+            self.leave_step(Some(lineno));
+        }
     }
 
     /// `scanned`: what [`scan_line`] found in `raw`.
-    fn handle(&mut self, lineno: u64, raw: &[u8], scanned: LineScan, frames: bool) {
+    fn handle(&mut self, lineno: u64, raw: &[u8], scanned: LineScan) {
         let colon = scanned.colon;
         let line = strip_timestamp(raw);
         let colon = if line.len() == raw.len() {
@@ -324,36 +399,7 @@ impl Engine {
         } else {
             memchr::memchr(b':', line)
         };
-        if self.in_options {
-            self.option_line(line);
-            return;
-        }
-        if line.trim_ascii_end() == b"DEFAULT OPTIONS:" {
-            // A new ktest run: ktest prints `STARTING AUTOMATED TESTS`, a
-            // blank line, then this header of its options dump. Keying on
-            // the header (it has a colon) lets the fast path skip every
-            // colon-less line; a run killed between the two lines printed
-            // nothing that could be counted.
-            self.new_run();
-            self.in_options = true;
-            self.options_lines = 0;
-            return;
-        }
-        let has_colon = colon.is_some();
-        // A ktest step starts with `<MAKE_CMD> <args> ... ` glued to the
-        // command's first output line, which with `O=` is make's
-        // `Entering directory` (a colon); a step printing nothing at all
-        // changes nothing that is counted.
-        if frames && has_colon {
-            if let Some((step, rest)) = self.frame(line) {
-                self.enter_step(step);
-                if !rest.is_empty() {
-                    self.handle(lineno, rest, scan_line(rest), false);
-                }
-                return;
-            }
-        }
-        if !has_colon && !self.needs_every_line() && !line.starts_with(b"*** ") {
+        if colon.is_none() && !self.needs_every_line() && !line.starts_with(b"*** ") {
             return;
         }
         if scanned.escape {
@@ -741,136 +787,51 @@ impl Engine {
         }
     }
 
-    /// A line of ktest's options dump (`DEFAULT OPTIONS:` .. `RUNNING TEST`).
-    fn option_line(&mut self, line: &[u8]) {
-        self.options_lines += 1;
-        if line.starts_with(b"RUNNING TEST") || self.options_lines > MAX_OPTIONS {
-            self.in_options = false;
-            return;
-        }
-        if matches!(line.first(), Some(b'M' | b'B' | b'O')) {
-            self.option_kv(line);
-        }
-    }
-
-    /// The whole options dump at once when its end is in `text`: returns
-    /// where the `RUNNING TEST` line starts (still to be processed).
-    /// Same effect as [`Engine::option_line`] on each line.
-    fn options_block(&mut self, text: &[u8]) -> Option<usize> {
-        let mut from = 0;
-        let end = loop {
-            let at = from + RUNNING.find(&text[from..])?;
-            if at == 0 || text[at - 1] == b'\n' {
-                break at;
-            }
-            from = at + 1;
-        };
-        let region = &text[..end];
-        let n = memchr::memchr_iter(b'\n', region).count() as u32;
-        if self.options_lines + n >= MAX_OPTIONS {
-            return None;
-        }
-        self.options_lines += n;
-        let mut start = 0;
-        for nl in memchr::memchr_iter(b'\n', region) {
-            let raw = &region[start..nl];
-            start = nl + 1;
-            let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
-            let line = strip_timestamp(raw);
-            if matches!(line.first(), Some(b'M' | b'B' | b'O')) {
-                self.option_kv(line);
-            }
-        }
-        // Raw counts: only lines with a colon can count.
-        let mut counted_to = 0;
-        for c in memchr::memchr_iter(b':', region) {
-            if c < counted_to {
-                continue;
-            }
-            let ls = memchr::memrchr(b'\n', &region[..c]).map_or(0, |p| p + 1);
-            let le = memchr::memchr(b'\n', &region[c..]).map_or(region.len(), |p| c + p);
-            let (w, e) = raw_hits(&region[ls..le]);
-            self.report.warnings_raw += u64::from(w);
-            self.report.errors_raw += u64::from(e);
-            counted_to = le + 1;
-        }
-        Some(end)
-    }
-
-    /// `MAKE_CMD = ...`, `BUILD_DIR = ...`, `OUTPUT_DIR = ...`.
-    fn option_kv(&mut self, line: &[u8]) {
-        if !(line.starts_with(b"MAKE_CMD")
-            || line.starts_with(b"BUILD_DIR")
-            || line.starts_with(b"OUTPUT_DIR"))
-        {
-            return;
-        }
-        let Some(eq) = OPTION_EQ.find(line) else {
-            return;
-        };
-        let key = &line[..eq];
-        let key = key.split(|&b| b == b'[').next().unwrap_or(key);
-        let value = line[eq + 3..].trim_ascii();
-        match key {
-            b"MAKE_CMD" if value.len() >= 4 => self.make_cmd = Some(value.to_vec()),
-            b"BUILD_DIR" | b"OUTPUT_DIR" => self.roots.add(value),
-            _ => {}
-        }
-    }
-
-    /// `<MAKE_CMD> <args> ... <first output line>`: the step and the rest.
-    fn frame<'a>(&self, line: &'a [u8]) -> Option<(Step, &'a [u8])> {
-        let mc = self.make_cmd.as_deref()?;
-        let rest = line.strip_prefix(mc)?;
-        if !rest.starts_with(b" ") {
-            return None;
-        }
-        let pos = FRAME_SEP.find(rest)?;
-        let mut step = Step::Build;
-        for tok in rest[..pos].split(|b| b.is_ascii_whitespace()) {
-            if tok.is_empty() || tok.starts_with(b"-") || tok.contains(&b'=') {
-                continue;
-            }
-            if matches!(tok, b"mrproper" | b"clean" | b"distclean") || tok.ends_with(b"config") {
-                step = Step::Config;
-            } else if tok.ends_with(b"install") {
-                step = Step::Other;
-            }
-        }
-        Some((step, &rest[pos + 5..]))
-    }
-
-    fn enter_step(&mut self, step: Step) {
+    /// A step starts on line `lineno`: a build step (the last one of the
+    /// run is the build) or another one.
+    fn enter_step(&mut self, lineno: u64, build: bool) {
         self.close_block();
         self.context.clear();
         self.scope().region.close();
-        match step {
-            Step::Build => {
-                match &mut self.build {
-                    Some(b) => b.reset(),
-                    None => self.build = Some(Scope::default()),
-                }
-                if let Some(b) = &mut self.build {
-                    b.used = true;
-                }
-                self.in_build = true;
+        if build {
+            match &mut self.build {
+                Some(b) => b.reset(),
+                None => self.build = Some(Scope::default()),
             }
-            Step::Config => self.in_build = false,
-            Step::Other => {}
+            if let Some(b) = &mut self.build {
+                b.used = true;
+            }
+            self.build_step = Some((lineno, None));
+        }
+        self.in_build = build;
+    }
+
+    /// The running step ended: on its status line `end`, or (`None`)
+    /// before this line without a status. Lines after the build step are
+    /// outside it.
+    fn leave_step(&mut self, end: Option<u64>) {
+        if !self.in_build {
+            return;
+        }
+        self.close_block();
+        self.context.clear();
+        self.scope().region.close();
+        self.in_build = false;
+        if let (Some(step), Some(_)) = (&mut self.build_step, end) {
+            step.1 = end;
         }
     }
 
     /// A new ktest run: distinct results describe the last run.
     fn new_run(&mut self) {
         self.block = None;
-        self.in_options = false;
-        self.make_cmd = None;
         self.roots.clear();
         self.pre.reset();
         if let Some(b) = &mut self.build {
             b.reset();
         }
         self.in_build = false;
+        self.build_step = None;
         self.kconfig.reset();
         self.context.clear();
         self.asm_file = None;
@@ -889,7 +850,7 @@ impl Engine {
         let mut report = self.report;
 
         // Make's own errors count only when nothing else explains the
-        // failure (harvest.md §4).
+        // failure (docs/diagnostics.md#make-failures).
         let explained =
             counted.diags.errors() + kconfig.diags.errors() > 0 || !counted.env.lines.is_empty();
         let make = if explained {
@@ -923,6 +884,7 @@ impl Engine {
         report.environment_failures = counted.env.lines.iter().map(|(_, l)| l.clone()).collect();
         report.make_failures = counted.recipes.iter().map(|r| r.text.clone()).collect();
         report.excerpts = excerpts(&counted, &kconfig, &self.tail);
+        report.build_step = self.build_step;
         report
     }
 }
@@ -1076,12 +1038,6 @@ fn continues(b: &Block, line: &[u8]) -> bool {
     b.rust && (t.starts_with(b"= ") || t.starts_with(b"::: ") || t == b"...")
 }
 
-static OPTION_EQ: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new(b" = "));
-static RUNNING: LazyLock<memmem::Finder<'static>> =
-    LazyLock::new(|| memmem::Finder::new(b"RUNNING TEST"));
-static FRAME_SEP: LazyLock<memmem::Finder<'static>> =
-    LazyLock::new(|| memmem::Finder::new(b" ... "));
-
 /// `make[N]: Entering directory '<dir>'` gives `Some(Some(dir))`,
 /// `Leaving directory` gives `Some(None)`, other lines `None`.
 fn make_directory(line: &[u8]) -> Option<Option<&[u8]>> {
@@ -1187,64 +1143,94 @@ impl LineSink for Engine {
             let (w, e) = raw_hits(&joined);
             extra = (o.warning || w, o.error || e);
         }
+        if let Some(f) = &mut self.framing {
+            f.see_line(lineno, line);
+        }
         self.process(lineno, line, extra);
     }
 
-    /// The fast path: only lines with a `:` (every diagnostic shape, the
-    /// ktest frames and options header) or starting with `*** ` are looked
-    /// at, unless a block, the options dump or the failure region needs
-    /// every line. [`Engine::handle`] ignores exactly the lines skipped
-    /// here, so the result equals feeding every line to `line`.
+    /// The fast path: only lines with a `:` (every diagnostic shape) or
+    /// starting with `*** `, and the lines the framer can act on
+    /// ([`Framer::next_line`]), are looked at, unless a block, the options
+    /// dump, an open `Failed:` reason or the failure region needs every
+    /// line. [`Engine::handle`] and the framer ignore exactly the lines
+    /// skipped here, so the result equals feeding every line to `line`.
     fn lines(&mut self, first_lineno: u64, text: &[u8]) -> u64 {
         self.report.bytes += text.len() as u64;
         self.tail.push(text);
         // `pos`: start of the next line not yet accounted for (its number
-        // is `lineno`); `search`: where to look for the next trigger.
+        // is `lineno`). Both searches are remembered while they stay
+        // valid, so that neither rescans the text when the other's lines
+        // are frequent: the engine's next trigger line (searched from
+        // `search`; triggers do not depend on state), and the framer's
+        // next line in its search state (valid while that state holds).
         let mut pos = 0;
         let mut search = 0;
+        let mut engine_next: Option<usize> = None;
+        let mut framer_next: Option<(u8, Option<usize>)> = None;
         let mut lineno = first_lineno;
         while pos < text.len() {
-            if self.in_options {
-                if let Some(end) = self.options_block(&text[pos..]) {
-                    let region = &text[pos..pos + end];
-                    lineno += memchr::memchr_iter(b'\n', region).count() as u64;
-                    pos += end;
-                    search = pos;
-                }
-            }
             if self.needs_every_line() {
                 let end = memchr::memchr(b'\n', &text[pos..]).map_or(text.len(), |i| pos + i);
                 let l = &text[pos..end];
                 self.process(lineno, l.strip_suffix(b"\r").unwrap_or(l), (false, false));
                 lineno += 1;
                 pos = end + 1;
-                search = pos;
                 continue;
             }
-            let Some(i) = memchr::memchr2(b':', b'*', &text[search..]) else {
-                lineno += memchr::memchr_iter(b'\n', &text[pos..]).count() as u64;
-                break;
-            };
-            let t = search + i;
-            if text[t] == b'*' {
-                let at_start = t == 0 || text[t - 1] == b'\n';
-                if !(at_start && text[t..].starts_with(b"*** ")) {
-                    // Not a trigger: skip this run of stars.
-                    search = t + text[t..].iter().take_while(|&&b| b == b'*').count();
-                    continue;
+            if engine_next.is_none_or(|e| e < pos) {
+                search = search.max(pos);
+                engine_next = None;
+                while let Some(i) = memchr::memchr2(b':', b'*', &text[search..]) {
+                    let t = search + i;
+                    if text[t] == b'*' {
+                        let at_start = t == 0 || text[t - 1] == b'\n';
+                        if !(at_start && text[t..].starts_with(b"*** ")) {
+                            // Not a trigger: skip this run of stars.
+                            search = t + text[t..].iter().take_while(|&&b| b == b'*').count();
+                            continue;
+                        }
+                    }
+                    engine_next =
+                        Some(memchr::memrchr(b'\n', &text[pos..t]).map_or(pos, |i| pos + i + 1));
+                    break;
+                }
+                if engine_next.is_none() {
+                    search = text.len();
                 }
             }
-            let start = memchr::memrchr(b'\n', &text[pos..t]).map_or(pos, |i| pos + i + 1);
+            let state = self.framer.search_state();
+            let framer_hit = match framer_next {
+                Some((st, hit)) if st == state && hit.is_none_or(|h| h >= pos) => hit,
+                _ => {
+                    let hit = self.framer.next_line(text, pos);
+                    framer_next = Some((state, hit));
+                    hit
+                }
+            };
+            let start = match (engine_next, framer_hit) {
+                (Some(a), Some(b)) => a.min(b),
+                (a, b) => match a.or(b) {
+                    Some(s) => s,
+                    None => {
+                        lineno += memchr::memchr_iter(b'\n', &text[pos..]).count() as u64;
+                        break;
+                    }
+                },
+            };
             lineno += memchr::memchr_iter(b'\n', &text[pos..start]).count() as u64;
-            let end = memchr::memchr(b'\n', &text[t..]).map_or(text.len(), |i| t + i);
+            let end = memchr::memchr(b'\n', &text[start..]).map_or(text.len(), |i| start + i);
             let l = &text[start..end];
             self.process(lineno, l.strip_suffix(b"\r").unwrap_or(l), (false, false));
             lineno += 1;
             pos = end + 1;
-            search = pos;
         }
         self.report.lines = lineno.saturating_sub(1).max(self.report.lines);
-        lineno - first_lineno
+        let n = lineno - first_lineno;
+        if let Some(f) = &mut self.framing {
+            f.see_lines(first_lineno, n, text);
+        }
+        n
     }
 
     fn overflow(&mut self, lineno: u64, dropped: &[u8]) {

@@ -12,7 +12,7 @@
 //! - [`engine`]: the pass itself, ktest steps and runs, blocks and context;
 //! - [`excerpt`]: bounded excerpt material and its rendering.
 //!
-//! Counting conventions (harvest.md §4): `warnings_raw`/`errors_raw` are
+//! Counting conventions (docs/diagnostics.md): `warnings_raw`/`errors_raw` are
 //! `grep -c -i 'warning:'`/`'error:'` over the whole file; the distinct
 //! counts describe the last ktest run (compiler and other build kinds from
 //! its last build step, Kconfig from all its steps); summaries and context
@@ -40,7 +40,7 @@ pub enum Severity {
     Error,
 }
 
-/// Kind of a diagnostic (harvest.md §4 names).
+/// Kind of a diagnostic (docs/diagnostics.md#kinds).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
@@ -162,6 +162,9 @@ pub struct DiagReport {
     pub distinct_untracked: u64,
     #[serde(skip)]
     excerpts: Excerpts,
+    /// The ktest build step whose lines gave the distinct counts.
+    #[serde(skip)]
+    build_step: Option<(u64, Option<u64>)>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -191,6 +194,19 @@ impl DiagReport {
             ExcerptKind::Warnings => self.excerpts.warnings.clone(),
             ExcerptKind::Tail => self.excerpts.tail.clone(),
         }
+    }
+}
+
+impl DiagReport {
+    /// The ktest build step whose lines gave the distinct counts (Kconfig
+    /// aside): the line of its command and the line of its status (`None`
+    /// when it has none: killed, or its status was not recognised). `None`
+    /// when the last run has no build step or the log has no ktest framing
+    /// (then the whole log, or the run, counts). The same step as the
+    /// `ktest.build_command` fact: both come from one
+    /// [`crate::ktest_framing::Framer`].
+    pub fn build_step(&self) -> Option<(u64, Option<u64>)> {
+        self.build_step
     }
 }
 

@@ -1,6 +1,6 @@
 //! The diagnostic line shapes of a kernel build log, as data.
 //!
-//! Each [`Rule`] names a line shape (inputs-reference §4): its regex, what
+//! Each [`Rule`] names a line shape (docs/diagnostics.md#rule-shapes): its regex, what
 //! the line is to the engine ([`Role`]), and the kind and severity of the
 //! diagnostic it starts. The table is compiled once into one
 //! [`regex::bytes::RegexSet`] plus one [`regex::bytes::Regex`] per rule;
@@ -167,7 +167,8 @@ pub(crate) static RULES: &[Rule] = &[
         captures: &["file", "line", "msg"],
     },
     Rule {
-        // `$(warning)` / `$(info)` text and recipe overrides (§4.11).
+        // `$(warning)` / `$(info)` text and recipe overrides
+        // (docs/diagnostics.md#tool-chatter).
         name: "makefile-message",
         pattern: r"^(?:[^\s:]*/)?(?:Makefile|GNUmakefile|Kbuild|[^\s:/]+\.mk)[^\s:/]*:\d+: ",
         role: Chatter,
@@ -332,7 +333,7 @@ pub(crate) static RULES: &[Rule] = &[
         severity: Sev::Error,
         captures: &["msg"],
     },
-    // ---- Tool chatter (§4.11) -------------------------------------------
+    // ---- Tool chatter (docs/diagnostics.md#tool-chatter) ---------------
     Rule {
         name: "tool-chatter",
         pattern: r"^(?:Warning: |Error: |libbpf: |\S+\.py:\d+: \w*Warning: |\w*(?:Syntax|Deprecation|Future|Runtime|User|Resource)Warning: |\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \S+\[\d+\] )",
