@@ -1,5 +1,5 @@
 //! Stage 6: compress logs and artifacts, upload them to kernelci-storage
-//! (kcidb-reference §3), and put their URLs in the report.
+//! (docs/kcidb.md#log-storage), and put their URLs in the report.
 //!
 //! Each artifact is gzip-compressed as a stream (level 6, flate2 with the
 //! zlib-rs backend) into a temporary file while its sha256 is computed, so
@@ -19,7 +19,7 @@ use std::time::Duration;
 use flate2::read::MultiGzDecoder;
 use flate2::write::GzEncoder;
 use flate2::Compression;
-use kcidb_harvest_parsers::hex;
+use kcidb_harvest_parsers::digest::hex;
 use reqwest::blocking::multipart::{Form, Part};
 use reqwest::blocking::Client;
 use reqwest::header::{HeaderValue, AUTHORIZATION};

@@ -1,4 +1,4 @@
-//! The command line (harvest.md §2). Doc comments are the help text.
+//! The command line (README "Commands"). Doc comments are the help text.
 
 use std::path::PathBuf;
 
@@ -133,7 +133,7 @@ pub struct HarvestArgs {
     pub quiet: bool,
 }
 
-/// Where and how reports are delivered (harvest.md §5-6).
+/// Where and how reports are delivered (docs/kcidb.md#delivery-configuration).
 #[derive(Debug, Args, Clone, Default)]
 pub struct DeliveryArgs {
     /// KCIDB REST submit URL (e.g. https://db.kernelci.org/submit); needs --kcidb-token

@@ -59,7 +59,7 @@ pub fn content_hash(checkout: Option<&Checkout>, build: &Build) -> String {
     }
     h.update(b"\n");
     h.update(serde_json::to_vec(build).unwrap_or_default());
-    kcidb_harvest_parsers::hex(&h.finalize())
+    kcidb_harvest_parsers::digest::hex(&h.finalize())
 }
 
 /// Now, RFC 3339 UTC with seconds.

@@ -2,7 +2,7 @@
 //!
 //! [`resolve`] turns the delivery flags ([`cli::DeliveryArgs`]) into a
 //! [`Settings`], recording where every value came from. Precedence, highest
-//! first (harvest.md §6, kci-dev's rules):
+//! first (docs/kcidb.md#kci-dev-configuration, kci-dev's rules):
 //!
 //! 1. flags: `--kcidb-rest-url` with `--kcidb-token` or `--kcidb-token-file`
 //!    (both or neither); `--storage-url` with `--storage-token` (both or

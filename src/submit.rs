@@ -1,5 +1,5 @@
 //! Stage 7: submit a validated report to a KCIDB REST receiver
-//! (kcidb-restd-rs, kcidb-reference §2), with retries, and poll `/status`.
+//! (kcidb-restd-rs, docs/kcidb.md#rest-receiver), with retries, and poll `/status`.
 //!
 //! Retry schedule (shared with the log uploads in [`crate::artifacts`]):
 //! connection errors, timeouts, a reset mid-body, 408, 429 and 5xx are

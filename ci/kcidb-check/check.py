@@ -3,8 +3,7 @@
 
 For each file given, print "<file>\tvalid" or "<file>\tinvalid", as decided
 by kcidb-io's v5.3 schema with jsonschema's Draft 7 validator and format
-checker (the configuration kcidb-io builds internally; kcidb-reference
-section 1.9). With --explain, the reasons for "invalid" go to stderr.
+checker (the configuration kcidb-io builds internally; docs/kcidb.md#validation). With --explain, the reasons for "invalid" go to stderr.
 
 A file that is not strict JSON (syntax error, invalid UTF-8, or the
 non-standard NaN/Infinity literals Python's json module would otherwise

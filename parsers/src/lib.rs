@@ -70,10 +70,6 @@ pub static PARSERS: &[&dyn Parser] = &[
     &tuxmake::TuxmakeMetadata,
 ];
 
-/// Lower-case hex of bytes: [`digest::hex`], also at the crate root for
-/// the main crate's existing callers.
-pub use digest::hex;
-
 /// Look a parser up by id.
 pub fn parser(id: &str) -> Option<&'static dyn Parser> {
     PARSERS.iter().copied().find(|p| p.id() == id)

@@ -509,7 +509,7 @@ fn journal_delivery(
             submission_id: id.to_owned(),
             dir: None,
             spool_file: name.clone(),
-            sha256: kcidb_harvest_parsers::hex(&h.finalize()),
+            sha256: kcidb_harvest_parsers::digest::hex(&h.finalize()),
         });
         if entries.len() >= JOURNAL_CHUNK {
             if let Err(e) = lock.append(&entries) {

@@ -1,4 +1,4 @@
-//! KCIDB I/O schema v5.3 as serde types (kcidb-reference §1).
+//! KCIDB I/O schema v5.3 as serde types (docs/kcidb.md#schema-v53-subset).
 //!
 //! Optional fields are `Option`s skipped when `None`: KCIDB forbids `null`
 //! and reads a missing field as "unknown". Field order is the order of

@@ -1,11 +1,9 @@
 //! The ids of the objects a directory yields (kci-dev's formulas): the
 //! same directory gives the same ids on every run, on any machine.
 
-use sha2::{Digest, Sha256};
-
 /// sha256 hex of a string.
 pub fn sha256_hex(s: &str) -> String {
-    kcidb_harvest_parsers::hex(&Sha256::digest(s.as_bytes()))
+    kcidb_harvest_parsers::digest::sha256_hex(s.as_bytes())
 }
 
 /// `<origin>:ck-<sha256(repo|branch|commit|patchset)>` (kci-dev compatible).

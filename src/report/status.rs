@@ -7,7 +7,7 @@ use kcidb_harvest_parsers::{keys, Facts};
 
 use crate::kcidb::Status;
 
-/// Whether a run reached its end (inputs-reference §8 "is this run finished?").
+/// Whether a run reached its end (docs/status.md#is-the-run-finished).
 pub fn run_finished(facts: &Facts) -> bool {
     if !is_ktest_run(facts) {
         return [
@@ -38,7 +38,7 @@ pub fn is_ktest_run(facts: &Facts) -> bool {
 }
 
 /// Status of a build log without ktest framing (tuxmake, bare logs):
-/// harvest.md §3.5. PASS only when the log (or tuxmake, or `time`) shows
+/// docs/status.md#plain-build-logs. PASS only when the log (or tuxmake, or `time`) shows
 /// the build finished without a make failure.
 pub fn decide_status_plain(facts: &Facts, diag: Option<&DiagReport>) -> (Status, String) {
     let code_errors = diag.map(|d| d.errors).unwrap_or(0);
@@ -98,8 +98,7 @@ pub fn decide_status_plain(facts: &Facts, diag: Option<&DiagReport>) -> (Status,
     )
 }
 
-/// Build status from the ktest framing and the diagnostics (harvest.md §4,
-/// inputs-reference §8.4). Returns (ktest's own verdict, status, reason).
+/// Build status from the ktest framing and the diagnostics (docs/status.md#ktest-runs). Returns (ktest's own verdict, status, reason).
 pub fn decide_status(facts: &Facts, diag: Option<&DiagReport>) -> (Option<String>, Status, String) {
     let code_errors = diag.map(|d| d.errors).unwrap_or(0);
     let env = diag.and_then(|d| d.environment_failures.first().cloned());

@@ -289,7 +289,7 @@ struct Run {
     sb: Sandbox,
     remote: PathBuf,
     base_commit: String,
-    /// inputs-reference §9 over the one-patch queue.
+    /// docs/inputs.md#patchset_hash over the one-patch queue.
     patchset_hash: String,
     warnings: usize,
     errors: usize,

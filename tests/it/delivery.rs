@@ -396,7 +396,7 @@ fn retry_after_is_honoured() {
 fn an_ambiguous_timeout_resends_the_identical_report() {
     // The server stored the body but answered after our timeout: we cannot
     // know it arrived, so we send it again. Ids are deterministic, so the
-    // second copy is the same objects (kcidb-reference §1.8); the journal
+    // second copy is the same objects (docs/kcidb.md#resubmission); the journal
     // records one delivery.
     let w = world();
     w.rest

@@ -1,6 +1,6 @@
 //! Failure modes beyond the corpus, made from the real `fail-compile` and
 //! `pass-tiny` runs by rewriting their logs the way those failures print
-//! (inputs-reference §2, §4, §8.4): the status and counts each must get.
+//! (docs/inputs.md#ktest-log-framing, docs/diagnostics.md, docs/status.md#ktest-runs): the status and counts each must get.
 
 use crate::common;
 

@@ -1,4 +1,4 @@
-//! The KCIDB v5.3 schema as data (kcidb-reference §1; kcidb-io
+//! The KCIDB v5.3 schema as data (docs/kcidb.md#schema-v53-subset; kcidb-io
 //! `schema/v05_03.py`). Every object has `additionalProperties: false`
 //! except `misc` values, which may hold anything.
 

@@ -1,7 +1,7 @@
 //! HS256 JSON Web Tokens, minted and checked with the crate the servers use:
 //! kcidb-restd-rs checks with jsonwebtoken 9's default `Validation`
-//! (kcidb-reference §2.2), kernelci-storage checks the signature and the
-//! `email` claim only (§3.3).
+//! (docs/kcidb.md#jwt), kernelci-storage checks the signature and the
+//! `email` claim only (docs/kcidb.md#storage-authentication).
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::Deserialize;

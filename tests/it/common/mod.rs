@@ -15,11 +15,8 @@ use kcidb_harvest::kcidb::{Build, Checkout, Report, Status};
 use kcidb_harvest::pipeline::{Artifact, ArtifactKind, DirYield as Harvested};
 use kcidb_harvest::settings::{resolve_in, Environment, Settings};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
-pub fn sha256_hex(data: &[u8]) -> String {
-    kcidb_harvest_parsers::hex(&Sha256::digest(data))
-}
+pub use kcidb_harvest_parsers::digest::sha256_hex;
 
 /// A kernel-build-log-looking text of about `size` bytes, different per seed.
 pub fn log_text(seed: &str, size: usize) -> Vec<u8> {

@@ -1,5 +1,5 @@
 //! A KCIDB REST receiver speaking kcidb-restd-rs's protocol
-//! (kcidb-reference §2): `POST /submit` with HS256 JWT (`exp` and `origin`
+//! (docs/kcidb.md#rest-receiver): `POST /submit` with HS256 JWT (`exp` and `origin`
 //! claims), body limit (413 before auth), well-formed JSON only, 200 with a
 //! 32-character alphanumeric id, and `GET /status?id=`.
 

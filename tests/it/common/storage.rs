@@ -1,4 +1,4 @@
-//! A kernelci-storage server speaking its protocol (kcidb-reference §3):
+//! A kernelci-storage server speaking its protocol (docs/kcidb.md#upload):
 //! `POST /v1/file` (alias `/upload`) with a Bearer (or bare) HS256 JWT
 //! carrying an `email` claim, multipart fields `path` and `file0` (with a
 //! filename), 409 while a key is held, files served back on `GET /<key>`.
