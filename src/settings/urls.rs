@@ -80,21 +80,14 @@ pub(super) fn parse_kcidb_rest(
     })
 }
 
+/// The token as written before the `@`: `%XX` escapes decoded, `None`
+/// when the bytes are not UTF-8. A `%` not followed by two hex digits is
+/// kept as it is.
 fn percent_decode(s: &str) -> Option<String> {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            let hex = std::str::from_utf8(&b[i + 1..i + 3]).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8()
+        .ok()
+        .map(|c| c.into_owned())
 }
 
 /// Plain http is only allowed to loopback, unless `--allow-insecure`.
@@ -122,6 +115,7 @@ fn is_loopback(url: &Url) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use super::percent_decode;
     use crate::settings::test_util::*;
     use crate::settings::*;
 
@@ -190,5 +184,28 @@ mod tests {
             let env = env_in(&d, &[("KCIDB_REST", v.as_str())]);
             assert!(resolve_in(&args(), &env).is_ok(), "{host}");
         }
+    }
+
+    #[test]
+    fn the_token_is_percent_decoded() {
+        assert_eq!(
+            percent_decode("abc.def-ghi_0").as_deref(),
+            Some("abc.def-ghi_0")
+        );
+        assert_eq!(percent_decode("a%2Eb%2eC").as_deref(), Some("a.b.C"));
+        assert_eq!(percent_decode("%C3%A9").as_deref(), Some("\u{e9}"));
+        assert_eq!(percent_decode("%FF"), None, "not UTF-8");
+        // a lone or malformed escape is kept
+        assert_eq!(percent_decode("50%").as_deref(), Some("50%"));
+        assert_eq!(percent_decode("%4").as_deref(), Some("%4"));
+        assert_eq!(percent_decode("%zz").as_deref(), Some("%zz"));
+        // through KCIDB_REST: the URL parser leaves the escape to us
+        let d = tmp();
+        let s = resolve_in(
+            &args(),
+            &env_in(&d, &[("KCIDB_REST", "https://a%2Eb@db.example.org")]),
+        )
+        .expect("resolve");
+        assert_eq!(s.rest.expect("rest").token.expose(), "a.b");
     }
 }
