@@ -846,3 +846,102 @@ fn tokens_never_appear_in_spool_journal_logs_or_debug() {
         &[w.root()],
     );
 }
+
+/// A client for the world's receiver, on the world's fake clock.
+fn rest_client(w: &World, s: &Settings) -> kcidb_harvest::submit::RestClient {
+    kcidb_harvest::submit::RestClient::new(s.rest.as_ref().expect("rest configured"), s)
+        .expect("client")
+        .with_clock(std::sync::Arc::new(w.clock.clone()))
+}
+
+/// What `--wait` heard per undecided poll: (id, status, polls, next).
+type Heard = Vec<(String, String, u32, Duration)>;
+
+fn wait_and_listen(
+    rest: &kcidb_harvest::submit::RestClient,
+    id: &str,
+    limit: Duration,
+) -> (kcidb_harvest::submit::IngestStatus, Heard) {
+    let mut heard = Vec::new();
+    let st = rest.wait(id, limit, &mut |p| {
+        heard.push((
+            p.submission_id.to_string(),
+            p.status.to_string(),
+            p.polls,
+            p.next,
+        ))
+    });
+    (st, heard)
+}
+
+#[test]
+fn wait_reports_every_undecided_poll_and_when_the_next_one_is() {
+    let w = world();
+    let s = w.settings();
+    let rest = rest_client(&w, &s);
+    let h = w.dir("polled");
+    let id = rest
+        .submit(&serde_json::to_string(&h.report).expect("report JSON"))
+        .expect("submitted");
+    let (st, heard) = wait_and_listen(&rest, &id, Duration::from_secs(10));
+    assert_eq!(
+        st,
+        kcidb_harvest::submit::IngestStatus::Pending("ready".into())
+    );
+    let want: Heard = [500, 1000, 2000, 4000]
+        .iter()
+        .zip(1u32..)
+        .map(|(ms, n)| (id.clone(), "ready".into(), n, Duration::from_millis(*ms)))
+        .collect();
+    assert_eq!(heard, want, "one report per poll before each sleep");
+    // each announced delay is the sleep that followed, and no more
+    let announced: Vec<Duration> = heard.iter().map(|h| h.3).collect();
+    assert_eq!(w.clock.sleeps(), announced);
+
+    // a verdict on the second poll: one report (the first poll), then done
+    let w = world();
+    w.rest.set_ingest("processed");
+    let s = w.settings();
+    let rest = rest_client(&w, &s);
+    let id = rest
+        .submit(&serde_json::to_string(&w.dir("done").report).expect("report JSON"))
+        .expect("submitted");
+    let (st, heard) = wait_and_listen(&rest, &id, Duration::from_secs(10));
+    assert_eq!(st, kcidb_harvest::submit::IngestStatus::Processed);
+    assert_eq!(
+        heard,
+        vec![(id, "ready".to_string(), 1, Duration::from_millis(500))]
+    );
+    assert_eq!(w.clock.sleeps(), [Duration::from_millis(500)]);
+}
+
+#[test]
+fn wait_on_the_default_budget_is_four_and_a_half_minutes_of_reported_polls() {
+    // A receiver that never processes, the default 5 min --retry-for: the
+    // poller waits 0.5, 1, 2, 4, 8, 16 s, then 30 s eight times (271.5 s in
+    // all), and says so before every wait instead of going silent.
+    let w = world();
+    let s = w.settings();
+    let rest = rest_client(&w, &s);
+    let id = rest
+        .submit(&serde_json::to_string(&w.dir("silent").report).expect("report JSON"))
+        .expect("submitted");
+    let (st, heard) = wait_and_listen(&rest, &id, Duration::from_secs(300));
+    assert_eq!(
+        st,
+        kcidb_harvest::submit::IngestStatus::Pending("ready".into())
+    );
+    let mut want_ms = vec![500u64, 1000, 2000, 4000, 8000, 16000];
+    want_ms.extend([30_000; 8]);
+    let want: Vec<Duration> = want_ms.into_iter().map(Duration::from_millis).collect();
+    assert_eq!(w.clock.sleeps(), want);
+    assert_eq!(w.clock.elapsed(), Duration::from_millis(271_500));
+    assert_eq!(heard.len(), want.len(), "a report before every wait");
+    for (i, (hid, status, polls, next)) in heard.iter().enumerate() {
+        assert_eq!((hid, status.as_str()), (&id, "ready"));
+        assert_eq!(*polls as usize, i + 1);
+        assert_eq!(*next, want[i]);
+    }
+    let polls = w.rest.seen().iter().filter(|s| s.path == "/status").count();
+    assert_eq!(polls, want.len() + 1, "the last poll, then the budget ends");
+}
