@@ -210,3 +210,38 @@ fn cli_stdin() {
         .code(3)
         .stderr("<stdin>: empty file, not a KCIDB document\n");
 }
+
+#[test]
+fn cli_several_files_each_checked_and_the_worst_code_wins() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("ci/kcidb-check");
+    let valid = dir.join("valid/every-object-type.json");
+    let invalid = std::fs::read_dir(dir.join("invalid"))
+        .expect("invalid cases")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.extension().is_some_and(|x| x == "json"))
+        .expect("an invalid case");
+    let out = bin()
+        .arg("validate")
+        .arg(&valid)
+        .arg(&invalid)
+        .arg("/nonexistent/r.json")
+        .output()
+        .unwrap();
+    // 2 (unreadable) outranks 3 (invalid)
+    assert_eq!(out.status.code(), Some(2));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("valid KCIDB v5.3"), "{stdout}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&invalid.display().to_string()), "{stderr}");
+    assert!(
+        stderr.contains("/nonexistent/r.json: cannot read"),
+        "{stderr}"
+    );
+    let out = bin()
+        .arg("validate")
+        .arg(&valid)
+        .arg(&invalid)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+}
