@@ -190,7 +190,7 @@ impl Deliverer {
             path: settings.journal.clone(),
             source,
         })?;
-        for n in &settings.notes {
+        for n in settings.notes.iter().chain(&settings.storage_notes) {
             tracing::warn!("{n}");
         }
         Ok(Deliverer {

@@ -57,9 +57,9 @@ pub fn run(args: &SendArgs) -> Result<Verdict, CmdError> {
         super::print(&settings.show())?;
         return Ok(Verdict::default());
     }
-    // `send` uploads no logs (the spooled reports carry their URLs): notes
-    // about log storage do not concern it.
-    for n in settings.notes.iter().filter(|n| !n.contains("storage")) {
+    // `send` uploads no logs (the spooled reports carry their URLs): the
+    // notes about log storage do not concern it.
+    for n in &settings.notes {
         r.warning(None, n);
     }
     let Some(ep) = &settings.rest else {

@@ -155,6 +155,9 @@ pub struct Settings {
     pub file: SettingsFile,
     /// Things the user should know (printed as warnings by the caller).
     pub notes: Vec<String>,
+    /// The same, about log storage only (a harvest uploads logs; `send`
+    /// does not, so it leaves these out).
+    pub storage_notes: Vec<String>,
 }
 
 /// A configuration problem: nothing was done.

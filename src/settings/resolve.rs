@@ -19,6 +19,7 @@ pub fn resolve(args: &DeliveryArgs) -> Result<Settings, ConfigError> {
 /// [`resolve()`] against an explicit environment.
 pub fn resolve_in(args: &DeliveryArgs, env: &Environment) -> Result<Settings, ConfigError> {
     let mut notes = Vec::new();
+    let mut storage_notes = Vec::new();
     let (file, instance) = load_settings_file(args, env)?;
 
     // KCIDB REST.
@@ -98,7 +99,7 @@ pub fn resolve_in(args: &DeliveryArgs, env: &Environment) -> Result<Settings, Co
             }),
             (url, token) => {
                 if url.is_some() != token.is_some() {
-                    notes.push(
+                    storage_notes.push(
                         "KCI_STORAGE_URL and KCI_STORAGE_TOKEN must both be set; ignoring the one that is"
                             .to_string(),
                     );
@@ -132,7 +133,7 @@ pub fn resolve_in(args: &DeliveryArgs, env: &Environment) -> Result<Settings, Co
         (false, None) => LogUrls::Omit("no storage configured"),
     };
     if rest.is_some() && log_urls == LogUrls::Omit("no storage configured") {
-        notes.push(
+        storage_notes.push(
             "no log storage configured: reports are sent without log URLs \
              (set --storage-url/--storage-token, KCI_STORAGE_URL/KCI_STORAGE_TOKEN or storage_url/storage_token \
              in kci-dev.toml; --no-upload silences this)"
@@ -189,6 +190,7 @@ pub fn resolve_in(args: &DeliveryArgs, env: &Environment) -> Result<Settings, Co
         max_bytes: args.max_bytes,
         file,
         notes,
+        storage_notes,
     })
 }
 

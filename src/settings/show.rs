@@ -93,7 +93,7 @@ impl Settings {
         );
         line("wait", format!("{}", self.wait));
         line("allow insecure", format!("{}", self.allow_insecure));
-        for n in &self.notes {
+        for n in self.notes.iter().chain(&self.storage_notes) {
             out.push_str(&format!("note: {n}\n"));
         }
         out
