@@ -40,6 +40,8 @@ pub enum Command {
     },
     /// List layouts and parsers (e.g. `kcidb-harvest parsers`)
     Parsers,
+    /// List every distinct warning and error of each build (e.g. `kcidb-harvest diagnostics ./remote_dir --origin gregkh`)
+    Diagnostics(DiagnosticsArgs),
     /// Show every inferred field with its value and source (e.g. `kcidb-harvest explain ./remote_dir`)
     Explain(ExplainArgs),
     /// Print shell completions (e.g. `kcidb-harvest completions bash > /etc/bash_completion.d/kcidb-harvest`)
@@ -276,6 +278,21 @@ pub struct SendArgs {
     pub delivery: DeliveryArgs,
 
     /// What to print per report on stderr
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct DiagnosticsArgs {
+    /// Result directories
+    #[arg(value_name = "DIR", required = true)]
+    pub dirs: Vec<PathBuf>,
+
+    /// KCIDB origin, for the build ids shown (e.g. --origin gregkh)
+    #[arg(long, env = "KCIDB_HARVEST_ORIGIN")]
+    pub origin: Option<String>,
+
+    /// Human lines grouped by kind, or JSON Lines (one object per diagnostic) on stdout
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
 }

@@ -9,6 +9,7 @@ use crate::cli::ExplainArgs;
 use crate::exit_code::Verdict;
 use crate::output::{escape, shown};
 use crate::pipeline::{self, Candidate, DirYield};
+use kcidb_harvest_parsers::diag::DiagReport;
 
 /// Values longer than this are cut in the table (`--json` has them whole).
 const SHOWN_VALUE: usize = 160;
@@ -16,16 +17,18 @@ const SHOWN_VALUE: usize = 160;
 pub fn run(args: &ExplainArgs) -> Result<Verdict, CmdError> {
     let opts = super::harvest_options(args.origin.as_deref(), &args.overrides, false, true)
         .map_err(CmdError::Usage)?;
-    let stages = || -> Result<(Option<String>, DirYield), pipeline::HarvestError> {
+    type Stages = (Option<String>, Option<DiagReport>, DirYield);
+    let stages = || -> Result<Stages, pipeline::HarvestError> {
         let collected = pipeline::collect::collect(
             pipeline::detect(Candidate::named(args.dir.clone()))?,
             &opts.overrides,
         )?;
         // what a harvest would do with it now
         let in_progress = pipeline::in_progress(&collected, opts.now);
-        Ok((in_progress, pipeline::report(collected, &opts)?))
+        let diag = collected.facts.diag.as_ref().map(|(_, d)| d.clone());
+        Ok((in_progress, diag, pipeline::report(collected, &opts)?))
     };
-    let (in_progress, y) = match stages() {
+    let (in_progress, diag, y) = match stages() {
         Ok(r) => r,
         Err(e) if e.is_missing() => return Err(CmdError::Usage(e.to_string())),
         Err(e) => {
@@ -44,12 +47,18 @@ pub fn run(args: &ExplainArgs) -> Result<Verdict, CmdError> {
             "status_reason": y.status_reason,
             "warnings": y.warnings,
             "fields": y.provenance,
+            "diagnostics": diag.as_ref().map(|d| &d.diagnostics),
             "report": y.report,
         });
         print(&(serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"))?;
         return Ok(Verdict::default());
     }
-    print(&table(&y, in_progress.as_deref()))?;
+    let mut text = table(&y, in_progress.as_deref());
+    if let Some(d) = diag.as_ref().filter(|d| !d.diagnostics.is_empty()) {
+        text.push_str("\ndiagnostics (distinct, in log order per kind):\n");
+        text.push_str(&super::diagnostics::grouped(d));
+    }
+    print(&text)?;
     Ok(Verdict::default())
 }
 

@@ -2,6 +2,7 @@
 //! [`Verdict`] (or a [`CmdError`] that stopped it); [`run`] prints the
 //! error and turns the verdict into the exit code, in one place.
 
+pub mod diagnostics;
 mod explain;
 pub mod harvest;
 mod info;
@@ -61,6 +62,7 @@ pub fn run(cli: Cli) -> i32 {
         Some(Command::Parsers) => info::parsers(),
         Some(Command::Validate { files }) => validate::run(&files),
         Some(Command::Explain(args)) => explain::run(&args),
+        Some(Command::Diagnostics(args)) => diagnostics::run(&args),
         Some(Command::Completions { shell }) => info::completions(shell),
         Some(Command::Man { page, dir }) => info::man(page.as_deref(), dir.as_deref()),
         Some(Command::Send(args)) => send::run(&args),

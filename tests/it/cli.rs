@@ -805,3 +805,100 @@ fn a_backfill_of_bare_logs_says_each_hint_once() {
     assert_eq!(err.matches("  failed: ").count(), 1, "{err}");
     assert!(err.contains(" and 3 more: not delivered: "), "{err}");
 }
+
+#[test]
+fn diagnostics_lists_every_distinct_diagnostic_human_and_json() {
+    let tmp = tempfile::tempdir().unwrap();
+    let warn = unpack_case("warn", tmp.path());
+    let fail = unpack_case("fail-compile", tmp.path());
+    // hand-checked against the logs: `grep -n -i 'warning:\|error:' linux/log`
+    let out = harvester()
+        .arg("diagnostics")
+        .args([&warn, &fail])
+        .args(["--origin", "gregkh"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let (_, build) = ids(&dry_run(&warn));
+    let want = format!(
+        "{}: {build}: 4 distinct warnings, 0 distinct errors in linux/log
+  compiler:
+    init/main.c:273:64: warning: format ‘%d’ expects argument of type ‘int’, but argument 4 has type ‘long int’ [-Wformat=]
+    init/main.c:256:13: warning: unused variable ‘oldlevel’ [-Wunused-variable]
+    init/main.c:266:34: warning: this statement may fall through [-Wimplicit-fallthrough=]
+  kconfig:
+    .config:1309: warning: override: UNWINDER_GUESS changes choice state
+",
+        warn.display()
+    );
+    assert!(text.starts_with(&want), "{text}");
+    assert!(
+        text.contains(
+            "    init/main.c:261:44: error: invalid type argument of ‘->’ (have ‘int’)\n"
+        ),
+        "{text}"
+    );
+
+    let out = harvester()
+        .arg("diagnostics")
+        .arg(&fail)
+        .args(["--origin", "gregkh", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    assert_eq!(lines.len(), 2);
+    for l in &lines {
+        for k in [
+            "type",
+            "dir",
+            "build_id",
+            "severity",
+            "kind",
+            "file",
+            "line",
+            "column",
+            "message",
+            "occurrences",
+            "log_line",
+        ] {
+            assert!(l.get(k).is_some(), "{k} missing: {l}");
+        }
+        assert_eq!(l["type"], "diagnostic");
+    }
+    let error = lines
+        .iter()
+        .find(|l| l["severity"] == "error")
+        .expect("the error");
+    assert_eq!(error["file"], "init/main.c");
+    assert_eq!(error["line"], 261);
+    assert_eq!(error["column"], 44);
+    assert_eq!(error["log_line"], 249);
+    let kconfig = lines
+        .iter()
+        .find(|l| l["kind"] == "kconfig")
+        .expect("kconfig");
+    assert_eq!(kconfig["column"], Value::Null, "unknown is null");
+
+    // explain shows the same list
+    let out = harvester()
+        .arg("explain")
+        .arg(&fail)
+        .args(["--origin", "gregkh"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("diagnostics (distinct"), "{text}");
+    assert!(
+        text.contains("init/main.c:261:44: error: invalid type argument"),
+        "{text}"
+    );
+}

@@ -11,6 +11,7 @@ const SUBCOMMANDS: &[&str] = &[
     "validate",
     "parsers",
     "explain",
+    "diagnostics",
     "completions",
     "man",
 ];
