@@ -34,7 +34,7 @@ use crate::logscan::{LineSink, ScanStats};
 use crate::Facts;
 
 /// Distinct diagnostics listed in the report (the counts go on).
-const MAX_LISTED: usize = 500;
+const MAX_LISTED: usize = 10_000;
 /// Environment-failure and make-failure lines kept.
 const MAX_FAILURE_LINES: usize = 100;
 /// Context lines kept before a head.

@@ -140,7 +140,7 @@ pub struct DiagReport {
     /// Distinct counts per kind name (only kinds with a non-zero count).
     pub warnings_by_kind: BTreeMap<String, u64>,
     pub errors_by_kind: BTreeMap<String, u64>,
-    /// Distinct diagnostics in order of first appearance (at most 500; the
+    /// Distinct diagnostics in order of first appearance (at most 10,000; the
     /// counts above include those beyond).
     pub diagnostics: Vec<Diagnostic>,
     /// Lines that point at the environment rather than the code
