@@ -359,7 +359,7 @@ impl Reporter {
                     return None;
                 }
                 format!(
-                    "kcidb-harvest: waiting for the receiver to process {}: {} after {polls} poll{}, next in {next_poll_seconds:.0}s",
+                    "kcidb-harvest: waiting for the receiver to process {}: {} after {polls} poll{}, next in {next_poll_seconds:.1}s",
                     escape(submission_id),
                     escape(status),
                     if *polls == 1 { "" } else { "s" }
