@@ -1,14 +1,36 @@
-//! Names and normal forms: KernelCI architectures and tree names, the
-//! compiler and ARCH of a make command, public repository URLs, commit
-//! hashes, seconds and timestamps.
+//! Names and normal forms: the run's kernel version and the version
+//! label, KernelCI architectures and tree names, the compiler and ARCH of
+//! a make command, the config name of a ktest BUILD_TYPE, public
+//! repository URLs, commit hashes, seconds and timestamps.
 
 use std::sync::LazyLock;
 
+use kcidb_harvest_parsers::{keys, Facts};
 use regex::Regex;
 
 /// The stable tree's public URL (the default for a linux-X.Y.y branch
 /// cloned from a local mirror).
 pub const STABLE_URL: &str = "https://git.kernel.org/pub/scm/linux/kernel/git/stable/linux.git";
+
+/// The kernel version the run was for (`6.1`): test_stable_ssh's
+/// KERNEL_VERSION (run_test.sh, else output_log), else the `<V>` of a
+/// `stable_test_<V>_XXXXX` directory name.
+pub fn kernel_version(facts: &Facts, dir_name: &str) -> Option<String> {
+    facts
+        .str(keys::RUN_KERNEL_VERSION)
+        .or_else(|| facts.str(keys::OUTPUT_KERNEL_VERSION))
+        .map(|(v, _)| v.to_string())
+        .or_else(|| STABLE_DIR_RE.captures(dir_name).map(|c| c[1].to_string()))
+}
+
+/// `6.1` for the human line: the kernel version, else the Makefile's
+/// release, else the directory name.
+pub fn version_label(facts: &Facts, kernel_version: Option<&str>, dir_name: &str) -> String {
+    kernel_version
+        .or_else(|| facts.str(keys::MAKEFILE_VERSION).map(|(v, _)| v))
+        .unwrap_or(dir_name)
+        .to_string()
+}
 
 /// KernelCI architecture name from a kernel ARCH/SRCARCH or UTS_MACHINE.
 pub fn kernelci_arch(arch: &str, is_64bit: Option<bool>) -> Option<String> {
@@ -29,18 +51,14 @@ pub fn kernelci_arch(arch: &str, is_64bit: Option<bool>) -> Option<String> {
         "mips" | "mips64" => "mips",
         "loongarch" | "loongarch64" => "loongarch",
         "um" => "um",
-        other => {
-            if !other.is_empty()
-                && other
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'_')
-            {
-                return Some(other.to_string());
-            }
-            return None;
-        }
+        other => return is_word(other).then(|| other.to_string()),
     };
     Some(name.to_string())
+}
+
+/// Non-empty, letters, digits and `_` only.
+fn is_word(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
 /// `CC="ccache gcc-12"` (or `CC=clang`) of a make command → `gcc-12`.
@@ -62,6 +80,26 @@ pub fn arch_from_make_cmd(cmd: &str) -> Option<String> {
     cmd.split_whitespace()
         .find_map(|w| w.strip_prefix("ARCH="))
         .map(|s| s.trim_matches(|c| c == '"' || c == '\'').to_string())
+}
+
+/// The compiler of a `LINUX_COMPILER` string, without the linker:
+/// `gcc (Debian 12.2.0-14) 12.2.0, GNU ld (GNU Binutils for Debian) 2.40`
+/// → `gcc (Debian 12.2.0-14) 12.2.0`.
+pub fn compiler_without_linker(linux_compiler: &str) -> String {
+    let s = linux_compiler
+        .split(", GNU ld")
+        .next()
+        .unwrap_or(linux_compiler);
+    s.split(", LLD").next().unwrap_or(s).trim().to_string()
+}
+
+/// The config name of a ktest BUILD_TYPE: the file name of a
+/// `useconfig:<path>`, else the BUILD_TYPE itself (`allmodconfig`).
+pub fn config_of_build_type(build_type: String) -> String {
+    match build_type.split_once(':') {
+        Some(("useconfig", path)) => path.rsplit('/').next().unwrap_or(path).to_string(),
+        _ => build_type,
+    }
 }
 
 /// Tree name from the repository URL (KernelCI names).
@@ -102,6 +140,7 @@ pub fn public_https(url: &str) -> Option<String> {
     None
 }
 
+/// A stable branch name: `linux-6.1.y`.
 pub fn is_stable_branch(b: &str) -> bool {
     STABLE_BRANCH_RE.is_match(b)
 }
@@ -111,7 +150,7 @@ static CC_RE: LazyLock<Regex> = LazyLock::new(|| {
 });
 static STABLE_BRANCH_RE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^linux-\d+\.\d+\.y$").expect("branch pattern compiles"));
-pub static STABLE_DIR_RE: LazyLock<Regex> =
+static STABLE_DIR_RE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^stable_test_(\d+\.\d+)_").expect("dir pattern compiles"));
 
 /// A commit hash: 40 lower-case hex digits, not all zeros (git's "no
@@ -123,7 +162,8 @@ pub fn is_sha1(s: &str) -> bool {
         && !s.bytes().all(|b| b == b'0')
 }
 
-/// Whole seconds as an integer, else a float (never NaN).
+/// Whole seconds as an integer, else a float rounded to milliseconds
+/// (never NaN, never negative).
 pub fn seconds_number(v: f64) -> Option<serde_json::Number> {
     if !v.is_finite() || v < 0.0 {
         return None;

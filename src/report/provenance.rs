@@ -61,6 +61,16 @@ pub struct Cand<T> {
     pub source: String,
 }
 
+impl<T> Cand<T> {
+    /// The same source with its value mapped by `f`.
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Cand<U> {
+        Cand {
+            value: f(self.value),
+            source: self.source,
+        }
+    }
+}
+
 impl Cand<String> {
     /// A candidate computed from this one: `f` of its value, with `note`
     /// appended to its source.
@@ -70,6 +80,7 @@ impl Cand<String> {
     }
 }
 
+/// A candidate from a rule (or anything with a fixed source text).
 pub fn cand<T>(value: Option<T>, source: impl Into<String>) -> Option<Cand<T>> {
     value.map(|value| Cand {
         value,
@@ -113,6 +124,7 @@ impl Tracker {
         Some(first.value)
     }
 
+    /// Record a value decided by a rule (no candidates to disagree).
     pub fn set<T: serde::Serialize>(
         &mut self,
         object: &'static str,
@@ -127,6 +139,11 @@ impl Tracker {
             source: source.into(),
             disagreements: Vec::new(),
         });
+    }
+
+    /// Record a field source as it is.
+    pub fn push(&mut self, source: FieldSource) {
+        self.sources.push(source);
     }
 }
 
@@ -148,6 +165,7 @@ pub fn same_value(a: &Value, b: &Value) -> bool {
     }
 }
 
+/// The string fact `key`, sourced at its location.
 pub fn fstr(facts: &Facts, key: &str) -> Option<Cand<String>> {
     facts.str(key).map(|(v, loc)| Cand {
         value: v.to_string(),
@@ -155,10 +173,19 @@ pub fn fstr(facts: &Facts, key: &str) -> Option<Cand<String>> {
     })
 }
 
+/// The tuxmake metadata fact `tuxmake.<name>`.
 pub fn tux(facts: &Facts, name: &str) -> Option<Cand<String>> {
     fstr(facts, &format!("{}{name}", keys::TUXMAKE_PREFIX))
 }
 
+/// A ktest option: the value ktest printed (`ktest.opt.*`), else the one
+/// in ktest.conf (`ktest_conf.*`).
+pub fn ktest_option(facts: &Facts, name: &str) -> Option<Cand<String>> {
+    fstr(facts, &format!("{}{name}", keys::KTEST_OPT_PREFIX))
+        .or_else(|| fstr(facts, &format!("{}{name}", keys::KTEST_CONF_PREFIX)))
+}
+
+/// The integer fact `key`, sourced at its location.
 pub fn fint(facts: &Facts, key: &str) -> Option<Cand<i64>> {
     facts.int(key).map(|(v, loc)| Cand {
         value: v,
@@ -166,6 +193,15 @@ pub fn fint(facts: &Facts, key: &str) -> Option<Cand<i64>> {
     })
 }
 
+/// The number fact `key`, sourced at its location.
+pub fn ffloat(facts: &Facts, key: &str) -> Option<Cand<f64>> {
+    facts.float(key).map(|(v, loc)| Cand {
+        value: v,
+        source: loc.to_string(),
+    })
+}
+
+/// A candidate from the command-line override `--<name>`.
 pub fn flag<T>(value: &Option<T>, name: &str) -> Option<Cand<T>>
 where
     T: Clone,
