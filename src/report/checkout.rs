@@ -316,3 +316,138 @@ fn comment(branch: Option<&str>, commit_name: Option<&str>, patches: &Patches) -
     };
     Some(format!("{} {}{queue}", branch?, commit_name?))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layout::{Layout, LayoutKind, LAYOUTS};
+
+    const BASE: &str = "19463f7e3ad6bee028585a29c8f9bd10fc6bcab6";
+
+    fn layout(kind: LayoutKind) -> &'static Layout {
+        LAYOUTS
+            .iter()
+            .find(|l| l.kind == kind)
+            .expect("a layout of each kind")
+    }
+
+    fn part(facts: &Facts, kind: LayoutKind) -> (CheckoutPart, Tracker) {
+        let ov = Overrides::default();
+        let ctx = MergeContext {
+            origin: "t",
+            layout: layout(kind),
+            overrides: &ov,
+            dir_name: "stable_test_6.1_M6sWA",
+        };
+        let mut t = Tracker::default();
+        let m = checkout(facts, &ctx, Some("6.1"), "b93d94", &mut t);
+        (m, t)
+    }
+
+    /// A finished REMOTE_DIR run that printed no queue.
+    fn unqueued_run() -> Facts {
+        let mut f = Facts::default();
+        f.push(keys::RUN_KERNEL_VERSION, "6.1", "run_test.sh", Some(3));
+        f.push(
+            keys::RUN_CLONE_SOURCE,
+            "/home/bob/linux/stable",
+            "run_test.sh",
+            Some(12),
+        );
+        f.push(keys::KTEST_EXIT, 0, "output_log", Some(311));
+        f
+    }
+
+    #[test]
+    fn a_remote_dir_without_a_queue_had_no_patches_and_a_valid_checkout() {
+        let (m, t) = part(&unqueued_run(), LayoutKind::TestStableSsh);
+        let c = &m.checkout;
+        assert_eq!(c.patchset_hash.as_deref(), Some(""));
+        assert_eq!(c.valid, Some(true));
+        assert_eq!(c.git_repository_branch.as_deref(), Some("linux-6.1.y"));
+        assert_eq!(
+            c.git_repository_url.as_deref(),
+            Some(STABLE_URL),
+            "a stable branch cloned from a local mirror"
+        );
+        assert_eq!(c.tree_name.as_deref(), Some("stable"));
+        assert!(!m.commit_known && !m.patchset_unknown && !m.partial_patchset);
+        assert_eq!(
+            c.id,
+            ids::checkout_id("t", STABLE_URL, "linux-6.1.y", "run:b93d94", "")
+        );
+        let fields: Vec<&str> = t.sources.iter().map(|s| s.field).collect();
+        assert_eq!(
+            fields,
+            [
+                "git_repository_branch",
+                "git_repository_url",
+                "tree_name",
+                "patchset_hash",
+                "valid",
+                "id"
+            ]
+        );
+    }
+
+    #[test]
+    fn the_same_facts_elsewhere_say_nothing_of_the_queue() {
+        let (m, _) = part(&unqueued_run(), LayoutKind::Ktest);
+        assert_eq!(m.checkout.patchset_hash, None);
+        assert_eq!(m.checkout.valid, None);
+    }
+
+    #[test]
+    fn tuxmake_builds_its_commit_as_is() {
+        let mut f = Facts::default();
+        f.push("tuxmake.git_commit", BASE, "metadata.json", None);
+        f.push(
+            "tuxmake.git_url",
+            "https://git.kernel.org/pub/scm/linux/kernel/git/torvalds/linux.git",
+            "metadata.json",
+            None,
+        );
+        let (m, t) = part(&f, LayoutKind::Tuxmake);
+        assert_eq!(m.checkout.git_commit_hash.as_deref(), Some(BASE));
+        assert_eq!(m.checkout.patchset_hash.as_deref(), Some(""));
+        assert_eq!(m.checkout.tree_name.as_deref(), Some("mainline"));
+        assert_eq!(m.checkout.valid, Some(true));
+        assert!(t
+            .sources
+            .iter()
+            .any(|s| s.source == "rule: tuxmake builds a git commit as is (no patches)"));
+        // a bare log with the same facts has no such rule
+        let (m, _) = part(&f, LayoutKind::BuildLog);
+        assert_eq!(m.checkout.patchset_hash, None);
+    }
+
+    #[test]
+    fn a_partial_queue_invalidates_the_checkout() {
+        let mut f = unqueued_run();
+        f.push(keys::COMMIT_TXT, BASE, "commit.txt", Some(1));
+        f.push(keys::MAKEFILE_VERSION, "6.1.192", "linux/Makefile", Some(2));
+        f.push(
+            keys::QUEUE_SERIES,
+            serde_json::json!(["a.patch", "b.patch"]),
+            "stable_queue.tar.gz",
+            None,
+        );
+        f.push(keys::TAR_MEMBER, "./series", "output_log", Some(20));
+        f.push(keys::QUILTIMPORT_APPLIED, "a.patch", "output_log", Some(40));
+        let (m, _) = part(&f, LayoutKind::TestStableSsh);
+        assert!(m.partial_patchset && m.commit_known && m.patchset_unknown);
+        assert_eq!(m.checkout.valid, Some(false));
+        assert_eq!(
+            m.checkout.comment.as_deref(),
+            Some("linux-6.1.y v6.1.192 + 2 stable-queue patches")
+        );
+        assert_eq!(
+            m.checkout.log_excerpt.as_deref(),
+            Some("applied: a.patch\nnot tried: b.patch")
+        );
+        assert_eq!(
+            m.checkout.id,
+            ids::checkout_id("t", STABLE_URL, "linux-6.1.y", BASE, "unknown:b93d94")
+        );
+    }
+}

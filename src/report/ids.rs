@@ -62,3 +62,71 @@ pub fn patchset_seed(patchset: Option<&str>, queue_unhashed: bool, run_id: &str)
         (None, false) => String::new(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const COMMIT: &str = "f4948065a9336ed79a687cabf6525821451ba553";
+    const REPO: &str = "https://git.kernel.org/pub/scm/linux/kernel/git/stable/linux.git";
+
+    #[test]
+    fn sha256_of_a_known_string() {
+        assert_eq!(
+            sha256_hex("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
+    fn ids_follow_kci_dev_formula() {
+        let ck = checkout_id("myci", "https://x/linux.git", "master", "0123", "");
+        assert_eq!(
+            ck,
+            format!("myci:ck-{}", sha256_hex("https://x/linux.git|master|0123|"))
+        );
+        let b = build_id("myci", &ck, "x86_64", "defconfig", "gcc", "r1");
+        assert_eq!(
+            b,
+            format!(
+                "myci:b-{}",
+                sha256_hex(&format!("{ck}|x86_64|defconfig|gcc|r1"))
+            )
+        );
+    }
+
+    #[test]
+    fn ids_tell_patchsets_and_runs_apart() {
+        let plain = checkout_id("myci", REPO, "linux-6.1.y", COMMIT, "");
+        let queued = checkout_id("myci", REPO, "linux-6.1.y", COMMIT, "9e1c0a");
+        assert_ne!(plain, queued);
+        assert!(plain.starts_with("myci:ck-") && plain.len() == "myci:ck-".len() + 64);
+        let b1 = build_id("myci", &plain, "x86_64", "defconfig", "gcc-12", "run-a");
+        let b2 = build_id("myci", &plain, "x86_64", "defconfig", "gcc-12", "run-b");
+        assert_ne!(b1, b2);
+        assert!(b1.starts_with("myci:b-"));
+    }
+
+    #[test]
+    fn seeds_for_unknown_commit_and_unhashed_queue() {
+        assert_eq!(commit_seed(Some(COMMIT), "abc"), COMMIT);
+        assert_eq!(commit_seed(None, "abc"), "run:abc");
+        assert_eq!(patchset_seed(Some("9e1c0a"), true, "abc"), "9e1c0a");
+        assert_eq!(patchset_seed(None, true, "abc"), "unknown:abc");
+        assert_eq!(patchset_seed(None, false, "abc"), "");
+    }
+
+    #[test]
+    fn run_id_prefers_the_override_then_the_log_hash() {
+        let mut facts = Facts::default();
+        let ov = Overrides::default();
+        assert_eq!(run_id(&facts, &ov), "");
+        facts.push(keys::LOG_SHA256, "b93d94", "linux/log", None);
+        assert_eq!(run_id(&facts, &ov), "b93d94");
+        let ov = Overrides {
+            build_run_id: Some("nightly-42".into()),
+            ..Default::default()
+        };
+        assert_eq!(run_id(&facts, &ov), "nightly-42");
+    }
+}

@@ -247,3 +247,119 @@ impl RawCounts {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn build_facts<'a>(run_id: &'a str) -> BuildFacts<'a> {
+        BuildFacts {
+            source_layout: "test_stable_ssh",
+            run_id,
+            ktest_status: Some("SUCCESS"),
+            partial_patchset: false,
+        }
+    }
+
+    #[test]
+    fn keys_are_written_in_alphabetical_order_without_empty_ones() {
+        let mut facts = Facts::default();
+        facts.push(keys::KTEST_EXIT, 0, "output_log", Some(311));
+        facts.push(
+            format!("{}MACHINE", keys::KTEST_CONF_PREFIX),
+            "bob",
+            "ktest.conf",
+            Some(4),
+        );
+        facts.push(
+            format!("{}MAKE_CMD", keys::KTEST_CONF_PREFIX),
+            "make CC=\"ccache gcc\"",
+            "ktest.conf",
+            Some(9),
+        );
+        let mut d = DiagReport::default();
+        d.warnings_raw = 3;
+        d.warnings = 1;
+        d.warnings_by_kind = [("kconfig".to_string(), 1)].into();
+        facts.diag = Some(("linux/log".into(), d));
+        facts.push(keys::WARNINGS_REPORTED, 2, "output_log", Some(300));
+        let (misc, sources) = BuildMisc::of(&facts, &build_facts("b93d94"));
+        let text = serde_json::to_string(&to_map(&misc)).expect("serialises");
+        assert_eq!(
+            text,
+            r#"{"builder":"bob","cc_wrapper":"ccache","errors":0,"errors_by_kind":{},"errors_raw":0,"harvester":{"name":"kcidb-harvest","version":"0.1.0"},"ktest_exit":0,"ktest_status":"SUCCESS","run_id":"b93d94","source_layout":"test_stable_ssh","warnings":1,"warnings_by_kind":{"kconfig":1},"warnings_raw":3}"#
+        );
+        assert_eq!(sources.len(), 2);
+        assert_eq!(sources[0].field, "misc.warnings_raw");
+        assert_eq!(
+            sources[0].source,
+            "linux/log (grep -c -i compatible recount)"
+        );
+        assert_eq!(sources[0].disagreements, vec!["output_log:300 says 2"]);
+    }
+
+    #[test]
+    fn without_a_build_log_the_scripts_counts_are_kept() {
+        let mut facts = Facts::default();
+        facts.push(keys::WARNINGS_REPORTED, 25, "output_log", Some(300));
+        facts.push(keys::ERRORS_REPORTED, 0, "output_log", Some(301));
+        let (misc, sources) = BuildMisc::of(&facts, &build_facts(""));
+        assert!(sources.is_empty());
+        let m = to_map(&misc).expect("not empty");
+        assert_eq!(m["warnings_raw"], json!(25));
+        assert_eq!(m["errors_raw"], json!(0));
+        assert!(!m.contains_key("warnings") && !m.contains_key("run_id"));
+    }
+
+    #[test]
+    fn old_scripts_counted_case_sensitively() {
+        let mut facts = Facts::default();
+        facts.push(keys::RUN_COUNT_CASE, "sensitive", "run_test.sh", Some(80));
+        facts.push(keys::LOG_WARNINGS_RAW_CS, 4, "linux/log", None);
+        let mut d = DiagReport::default();
+        d.warnings_raw = 6;
+        facts.diag = Some(("linux/log".into(), d));
+        facts.push(keys::WARNINGS_REPORTED, 4, "output_log", Some(300));
+        let (misc, sources) = BuildMisc::of(&facts, &build_facts("r"));
+        assert_eq!((misc.warnings_raw, misc.errors_raw), (Some(4), Some(0)));
+        assert_eq!(
+            sources[0].source,
+            "linux/log (grep -c compatible recount; output_log:300 says 4 too)"
+        );
+        assert!(sources[0].disagreements.is_empty());
+    }
+
+    #[test]
+    fn checkout_misc_of_a_patched_tree() {
+        let base = "f4948065a9336ed79a687cabf6525821451ba553";
+        let head = "19463f7e3ad6bee028585a29c8f9bd10fc6bcab6";
+        let mut facts = Facts::default();
+        facts.push(keys::GIT_HEAD_COMMIT, head, "linux/.git/HEAD", None);
+        facts.push(
+            keys::QUEUE_SOURCE,
+            "stable_queue.tar.gz",
+            "stable_queue.tar.gz",
+            None,
+        );
+        facts.push(
+            keys::QUEUE_SERIES,
+            json!(["a.patch", "b.patch"]),
+            "stable_queue.tar.gz",
+            None,
+        );
+        facts.push(keys::QUILTIMPORT_APPLIED, "a.patch", "output_log", Some(40));
+        let m = to_map(&CheckoutMisc::of(&facts, Some(base), &Patches::of(&facts)));
+        assert_eq!(
+            serde_json::to_string(&m).expect("serialises"),
+            format!(
+                r#"{{"patched_commit":"{head}","patches":2,"patches_applied":1,"queue_source":"stable_queue.tar.gz"}}"#
+            )
+        );
+        // HEAD is the base: nothing to say
+        let plain = Facts::default();
+        assert_eq!(
+            to_map(&CheckoutMisc::of(&plain, Some(base), &Patches::of(&plain))),
+            None
+        );
+    }
+}

@@ -189,8 +189,6 @@ pub fn normalise_time(s: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::ids::{build_id, checkout_id, sha256_hex};
-    use crate::report::status::clip_excerpt;
 
     #[test]
     fn compiler_from_make_command() {
@@ -198,6 +196,7 @@ mod tests {
             (r#"KBUILD_BUILD_TIMESTAMP='' make CC="ccache gcc-12""#, Some("gcc-12")),
             ("make CC=clang O=out", Some("clang")),
             ("make --silent 'CC=sccache arm-linux-gnueabihf-gcc' 'HOSTCC=sccache gcc' tinyconfig", Some("arm-linux-gnueabihf-gcc")),
+            ("make CC=\"distcc ccache\" -j8", None),
             ("CC=ccache make", None),
             ("make -j8", None),
         ];
@@ -207,13 +206,32 @@ mod tests {
     }
 
     #[test]
+    fn architecture_from_make_command() {
+        assert_eq!(
+            arch_from_make_cmd("make ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu- O=out").as_deref(),
+            Some("arm64")
+        );
+        assert_eq!(
+            arch_from_make_cmd("make ARCH=\"riscv\" -j4").as_deref(),
+            Some("riscv")
+        );
+        assert_eq!(arch_from_make_cmd("make -j8 O=/build"), None);
+    }
+
+    #[test]
     fn architectures() {
         assert_eq!(kernelci_arch("x86", Some(true)).as_deref(), Some("x86_64"));
         assert_eq!(kernelci_arch("x86", Some(false)).as_deref(), Some("i386"));
         assert_eq!(kernelci_arch("x86", None), None);
         assert_eq!(kernelci_arch("aarch64", None).as_deref(), Some("arm64"));
+        assert_eq!(
+            kernelci_arch(" PPC64LE\n", None).as_deref(),
+            Some("powerpc")
+        );
         assert_eq!(kernelci_arch("riscv64", None).as_deref(), Some("riscv"));
+        assert_eq!(kernelci_arch("sparc64", None).as_deref(), Some("sparc64"));
         assert_eq!(kernelci_arch("x86-64", None), None);
+        assert_eq!(kernelci_arch("", None), None);
     }
 
     #[test]
@@ -231,6 +249,12 @@ mod tests {
             .as_deref(),
             Some("https://git.kernel.org/pub/scm/linux/kernel/git/stable/linux-stable-rc.git")
         );
+        assert_eq!(
+            public_https("http://git.kernel.org/pub/scm/linux/kernel/git/torvalds/linux.git")
+                .as_deref(),
+            Some("https://git.kernel.org/pub/scm/linux/kernel/git/torvalds/linux.git")
+        );
+        assert_eq!(public_https("http://example.org/linux.git"), None);
         assert_eq!(public_https("git@github.com:x/linux.git"), None);
     }
 
@@ -247,41 +271,93 @@ mod tests {
             tree_from_url("https://git.kernel.org/pub/scm/linux/kernel/git/torvalds/linux.git"),
             Some("mainline")
         );
+        assert_eq!(
+            tree_from_url("https://git.kernel.org/pub/scm/linux/kernel/git/next/linux-next/"),
+            Some("next")
+        );
+        assert_eq!(
+            tree_from_url("https://github.com/gregkh/linux-stable"),
+            Some("stable")
+        );
         assert_eq!(tree_from_url("https://example.org/x.git"), None);
     }
 
     #[test]
-    fn ids_follow_kci_dev_formula() {
-        let ck = checkout_id("myci", "https://x/linux.git", "master", "0123", "");
-        assert_eq!(
-            ck,
-            format!("myci:ck-{}", sha256_hex("https://x/linux.git|master|0123|"))
-        );
-        let b = build_id("myci", &ck, "x86_64", "defconfig", "gcc", "r1");
-        assert_eq!(
-            b,
-            format!(
-                "myci:b-{}",
-                sha256_hex(&format!("{ck}|x86_64|defconfig|gcc|r1"))
-            )
-        );
+    fn stable_branches() {
+        assert!(is_stable_branch("linux-6.1.y"));
+        assert!(is_stable_branch("linux-5.15.y"));
+        assert!(!is_stable_branch("linux-6.1.y-rc"));
+        assert!(!is_stable_branch("master"));
     }
 
     #[test]
-    fn seconds_and_excerpts() {
+    fn version_from_facts_or_directory_name() {
+        let mut facts = Facts::default();
         assert_eq!(
-            seconds_number(640.0).map(|n| n.to_string()).as_deref(),
-            Some("640")
+            kernel_version(&facts, "stable_test_6.1_Xa3b9"),
+            Some("6.1".into())
+        );
+        assert_eq!(kernel_version(&facts, "build-2026-11-28"), None);
+        assert_eq!(
+            version_label(&facts, None, "build-2026-11-28"),
+            "build-2026-11-28"
+        );
+        facts.push(keys::MAKEFILE_VERSION, "6.1.192", "linux/Makefile", Some(2));
+        assert_eq!(version_label(&facts, None, "build-2026-11-28"), "6.1.192");
+        facts.push(keys::OUTPUT_KERNEL_VERSION, "6.6", "output_log", Some(4));
+        assert_eq!(
+            kernel_version(&facts, "stable_test_6.1_Xa3b9"),
+            Some("6.6".into())
+        );
+        facts.push(keys::RUN_KERNEL_VERSION, "5.15", "run_test.sh", Some(9));
+        let v = kernel_version(&facts, "stable_test_6.1_Xa3b9");
+        assert_eq!(v.as_deref(), Some("5.15"));
+        assert_eq!(version_label(&facts, v.as_deref(), "x"), "5.15");
+    }
+
+    #[test]
+    fn compilers_and_config_names() {
+        assert_eq!(
+            compiler_without_linker(
+                "gcc (Debian 12.2.0-14) 12.2.0, GNU ld (GNU Binutils for Debian) 2.40"
+            ),
+            "gcc (Debian 12.2.0-14) 12.2.0"
         );
         assert_eq!(
-            seconds_number(41.67).map(|n| n.to_string()).as_deref(),
-            Some("41.67")
+            compiler_without_linker("Debian clang version 16.0.6 (15), LLD 16.0.6"),
+            "Debian clang version 16.0.6 (15)"
         );
+        assert_eq!(compiler_without_linker("gcc-12 "), "gcc-12");
+        assert_eq!(
+            config_of_build_type("useconfig:/home/bob/configs/config-6.1-min".into()),
+            "config-6.1-min"
+        );
+        assert_eq!(config_of_build_type("allmodconfig".into()), "allmodconfig");
+        assert_eq!(config_of_build_type("oldconfig:x".into()), "oldconfig:x");
+    }
+
+    #[test]
+    fn commit_hashes() {
+        let base = "f4948065a9336ed79a687cabf6525821451ba553";
+        assert!(is_sha1(base));
+        assert!(!is_sha1(&base.to_ascii_uppercase()));
+        assert!(!is_sha1(&"0".repeat(40)));
+        assert!(!is_sha1(&base[..39]));
+        assert!(!is_sha1("v6.1.192"));
+    }
+
+    #[test]
+    fn seconds() {
+        let s = |v| seconds_number(v).map(|n| n.to_string());
+        assert_eq!(s(640.0).as_deref(), Some("640"));
+        assert_eq!(s(41.67).as_deref(), Some("41.67"));
+        assert_eq!(s(12.34567).as_deref(), Some("12.346"));
         assert!(seconds_number(f64::NAN).is_none());
-        let long = "é".repeat(10_000) + "\n" + &"x".repeat(10_000);
-        let c = clip_excerpt(&long);
-        assert!(c.chars().count() <= 16384);
-        assert!(!clip_excerpt("a\0b").contains('\0'));
+        assert!(seconds_number(-1.0).is_none());
+    }
+
+    #[test]
+    fn override_times() {
         assert_eq!(
             normalise_time("1795908841").as_deref(),
             Some("2026-11-28T23:34:01Z")
@@ -290,5 +366,6 @@ mod tests {
             normalise_time("2026-11-28T23:34:01+01:00").as_deref(),
             Some("2026-11-28T23:34:01+01:00")
         );
+        assert_eq!(normalise_time("yesterday"), None);
     }
 }

@@ -127,3 +127,100 @@ pub fn queue_was_applied(facts: &Facts) -> bool {
         || facts.has(keys::QUILTIMPORT_APPLIED)
         || facts.has(keys::GIT_QUILTIMPORT)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const SERIES: [&str; 3] = [
+        "net-fix-uaf.patch",
+        "drm-i915-fix-oops.patch",
+        "usb-gadget-fix.patch",
+    ];
+
+    fn queue() -> Facts {
+        let mut f = Facts::default();
+        f.push(
+            keys::QUEUE_SERIES,
+            json!(SERIES),
+            "stable_queue.tar.gz",
+            None,
+        );
+        f
+    }
+
+    #[test]
+    fn a_failed_patch_is_partial_with_what_was_tried() {
+        let mut f = queue();
+        f.push(keys::QUILTIMPORT_APPLIED, SERIES[0], "output_log", Some(40));
+        f.push(keys::PATCH_FAILED, SERIES[1], "output_log", Some(41));
+        f.push(
+            keys::PATCH_ERROR,
+            "error: patch failed: drivers/gpu/drm/i915/i915_drv.c:812",
+            "output_log",
+            Some(42),
+        );
+        let p = Patches::of(&f);
+        assert_eq!((p.applied(), p.series.len()), (1, 3));
+        assert!(p.partial());
+        assert_eq!(
+            p.validity_rule(),
+            "rule: 1 of 3 queue patches applied, patch errors in output_log"
+        );
+        assert_eq!(
+            p.excerpt(&f),
+            "applied: net-fix-uaf.patch\n\
+             failed: drm-i915-fix-oops.patch\n\
+             error: patch failed: drivers/gpu/drm/i915/i915_drv.c:812\n\
+             not tried: usb-gadget-fix.patch"
+        );
+    }
+
+    #[test]
+    fn all_applied_in_git_is_whole() {
+        let mut f = queue();
+        for (i, p) in SERIES.iter().enumerate() {
+            f.push(
+                keys::GIT_QUILTIMPORT,
+                json!({"patch": p, "commit": "f4948065a9336ed79a687cabf6525821451ba553", "time": "2026-11-28T23:34:01Z"}),
+                "linux/.git/logs/HEAD",
+                Some(2 + i as u64),
+            );
+        }
+        let p = Patches::of(&f);
+        assert!(!p.partial());
+        assert_eq!(p.validity_rule(), "rule: all 3 queue patches applied");
+        assert!(queue_was_applied(&f));
+    }
+
+    #[test]
+    fn a_silent_quilt_push_is_not_partial() {
+        // nothing records the patches applied: fewer than listed says nothing
+        let p = Patches::of(&queue());
+        assert_eq!(p.applied(), 0);
+        assert!(!p.partial());
+        // quilt's own record says one of three
+        let mut f = queue();
+        f.push(
+            keys::QUEUE_QUILT_APPLIED,
+            json!([SERIES[0]]),
+            "linux/.pc/applied-patches",
+            None,
+        );
+        let p = Patches::of(&f);
+        assert!(p.partial());
+        assert_eq!(p.excerpt(&f), "1 of 3 queue patches applied");
+    }
+
+    #[test]
+    fn no_queue() {
+        let p = Patches::of(&Facts::default());
+        assert!(!p.partial());
+        assert_eq!(
+            p.validity_rule(),
+            "rule: no queue, the branch was checked out"
+        );
+        assert!(!queue_was_applied(&Facts::default()));
+    }
+}

@@ -211,3 +211,88 @@ where
         source: format!("--{name}"),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn c(value: &str, source: &str) -> Option<Cand<String>> {
+        cand(Some(value.to_string()), source)
+    }
+
+    #[test]
+    fn the_first_candidate_wins_and_others_that_disagree_are_recorded() {
+        let mut t = Tracker::default();
+        let v = t.pick(
+            "build",
+            "architecture",
+            vec![
+                None,
+                c("x86_64", "linux/output/.config:12"),
+                c("x86_64", "linux/output/include/generated/compile.h:3"),
+                c("arm64", "ktest.conf:7 (ARCH= of MAKE_CMD)"),
+            ],
+        );
+        assert_eq!(v.as_deref(), Some("x86_64"));
+        let f = &t.sources[0];
+        assert_eq!(f.source, "linux/output/.config:12");
+        assert_eq!(
+            f.disagreements,
+            vec![r#"ktest.conf:7 (ARCH= of MAKE_CMD) says "arm64""#]
+        );
+        assert_eq!(
+            identity_warnings(&t.sources),
+            vec![
+                r#"build.architecture: using "x86_64" from linux/output/.config:12, but ktest.conf:7 (ARCH= of MAKE_CMD) says "arm64""#
+            ]
+        );
+    }
+
+    #[test]
+    fn the_same_instant_in_two_spellings_agrees() {
+        let mut t = Tracker::default();
+        t.pick(
+            "build",
+            "start_time",
+            vec![
+                c("2024-10-03T09:12:44Z", "start_time.txt:1"),
+                c("2024-10-03T11:12:44+02:00", "linux/.git/logs/HEAD:1"),
+            ],
+        );
+        assert!(t.sources[0].disagreements.is_empty());
+    }
+
+    #[test]
+    fn no_warning_for_overrides_or_fields_outside_ids() {
+        let mut t = Tracker::default();
+        t.pick(
+            "build",
+            "config_name",
+            vec![
+                c("tinyconfig", "--config-name"),
+                c("defconfig", "ktest.conf:3"),
+            ],
+        );
+        t.pick(
+            "build",
+            "compiler",
+            vec![
+                c("gcc (Debian 12.2.0-14) 12.2.0", ".config:5"),
+                c("gcc", "MAKE_CMD"),
+            ],
+        );
+        assert_eq!(t.sources.len(), 2);
+        assert!(t.sources.iter().all(|f| !f.disagreements.is_empty()));
+        assert!(identity_warnings(&t.sources).is_empty());
+    }
+
+    #[test]
+    fn nothing_picked_from_no_candidates() {
+        let mut t = Tracker::default();
+        assert_eq!(
+            t.pick::<String>("checkout", "tree_name", vec![None, None]),
+            None
+        );
+        assert!(t.sources.is_empty());
+    }
+}

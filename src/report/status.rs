@@ -316,3 +316,281 @@ pub fn clip_excerpt(s: &str) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LOG: &str = "linux/log";
+
+    fn facts(items: &[(&str, serde_json::Value, u64)]) -> Facts {
+        let mut f = Facts::default();
+        for (k, v, line) in items {
+            let file = if k.starts_with("output_log") {
+                "output_log"
+            } else {
+                LOG
+            };
+            f.push(*k, v.clone(), file, Some(*line));
+        }
+        f
+    }
+
+    fn diag(errors: &[(&str, u64)], environment: &[&str]) -> DiagReport {
+        let mut d = DiagReport::default();
+        d.errors = errors.iter().map(|e| e.1).sum();
+        d.errors_by_kind = errors.iter().map(|(k, n)| (k.to_string(), *n)).collect();
+        d.environment_failures = environment.iter().map(|s| s.to_string()).collect();
+        d
+    }
+
+    fn json(s: &str) -> serde_json::Value {
+        serde_json::Value::from(s)
+    }
+
+    #[test]
+    fn a_ktest_run_is_finished_by_its_framing_a_plain_log_by_its_end() {
+        let running = facts(&[(keys::KTEST_RUNS, 1.into(), 1)]);
+        assert!(is_ktest_run(&running));
+        assert!(!run_finished(&running));
+        let done = facts(&[
+            (keys::KTEST_RUNS, 1.into(), 1),
+            (keys::KTEST_EXIT, 0.into(), 210),
+        ]);
+        assert!(run_finished(&done));
+        // `Kernel: … is ready` ends a plain log, but not a ktest run
+        let ready = facts(&[(keys::LOG_KERNEL_READY, json("arch/x86/boot/bzImage"), 9120)]);
+        assert!(!is_ktest_run(&ready));
+        assert!(run_finished(&ready));
+        let ktest_ready = facts(&[
+            (
+                keys::KTEST_STEP,
+                serde_json::json!({"command": "make -j8"}),
+                40,
+            ),
+            (keys::LOG_KERNEL_READY, json("arch/x86/boot/bzImage"), 9120),
+        ]);
+        assert!(!run_finished(&ktest_ready));
+        assert!(!run_finished(&Facts::default()));
+    }
+
+    #[test]
+    fn success_banner_passes() {
+        let f = facts(&[
+            (keys::KTEST_RUNS, 1.into(), 1),
+            (
+                keys::KTEST_SUCCESS_BANNER,
+                json("KTEST RESULT: TEST 1 SUCCESS!!!!   **"),
+                880,
+            ),
+        ]);
+        let (k, s, r) = decide_status(&f, None);
+        assert_eq!(k.as_deref(), Some("SUCCESS"));
+        assert_eq!(s, Status::Pass);
+        assert_eq!(r, "success banner at linux/log:880");
+    }
+
+    #[test]
+    fn the_last_verdict_of_appended_runs_wins() {
+        let failed_then_passed = facts(&[
+            (keys::KTEST_CRITICAL, json("failed build"), 300),
+            (
+                keys::KTEST_SUCCESS_BANNER,
+                json("KTEST RESULT: TEST 1 SUCCESS!!!!"),
+                900,
+            ),
+        ]);
+        assert_eq!(decide_status(&failed_then_passed, None).1, Status::Pass);
+        let passed_then_failed = facts(&[
+            (
+                keys::KTEST_SUCCESS_BANNER,
+                json("KTEST RESULT: TEST 1 SUCCESS!!!!"),
+                300,
+            ),
+            (
+                keys::KTEST_FAILED_BANNER,
+                json("failed to install kernel"),
+                900,
+            ),
+        ]);
+        let (k, s, r) = decide_status(&passed_then_failed, None);
+        assert_eq!((k.as_deref(), s), (Some("FAILED"), Status::Error));
+        assert_eq!(
+            r,
+            "ktest: failed to install kernel (linux/log:900): the tooling failed"
+        );
+    }
+
+    #[test]
+    fn a_failed_build_is_the_code_or_the_environment() {
+        let f = facts(&[(keys::KTEST_CRITICAL, json(" failed build "), 4410)]);
+        let (_, s, r) = decide_status(&f, Some(&diag(&[("compiler", 2), ("make", 1)], &[])));
+        assert_eq!(s, Status::Fail);
+        assert_eq!(
+            r,
+            "ktest: failed build (linux/log:4410) with 3 distinct error(s) in the build"
+        );
+        let disk_full = diag(&[("make", 1)], &["No space left on device"]);
+        let (_, s, r) = decide_status(&f, Some(&disk_full));
+        assert_eq!(s, Status::Error);
+        assert_eq!(
+            r,
+            "ktest: failed build (linux/log:4410); the environment failed: No space left on device"
+        );
+        // a compiler error beside the environment failure: the code is to blame
+        let both = diag(&[("compiler", 1)], &["Killed"]);
+        assert_eq!(decide_status(&f, Some(&both)).1, Status::Fail);
+        let (_, s, r) = decide_status(&f, Some(&diag(&[], &[])));
+        assert_eq!(s, Status::Error);
+        assert!(r.ends_with("but no error in the log explains it"), "{r}");
+    }
+
+    #[test]
+    fn a_failed_config_needs_kconfig_errors_to_be_a_fail() {
+        let f = facts(&[(
+            keys::KTEST_FAILED_BANNER,
+            json("failed make config oldconfig"),
+            77,
+        )]);
+        let (_, s, r) = decide_status(&f, Some(&diag(&[("kconfig", 1)], &[])));
+        assert_eq!(s, Status::Fail);
+        assert_eq!(
+            r,
+            "ktest: failed make config oldconfig (linux/log:77) with Kconfig errors"
+        );
+        let (_, s, r) = decide_status(&f, None);
+        assert_eq!(s, Status::Error);
+        assert!(r.ends_with("no Kconfig error: the tooling failed"), "{r}");
+    }
+
+    #[test]
+    fn no_verdict_interrupted_exit_or_never_finished() {
+        let sigint = facts(&[(
+            keys::KTEST_INTERRUPTED,
+            json("Caught Sig Int, test interrupted: Interrupt"),
+            512,
+        )]);
+        assert_eq!(
+            decide_status(&sigint, None),
+            (
+                Some("INTERRUPTED".into()),
+                Status::Error,
+                "ktest was interrupted (linux/log:512)".into()
+            )
+        );
+        let exit = facts(&[
+            (keys::KTEST_EXIT, 1.into(), 88),
+            (keys::KTEST_UNFINISHED, json("make -j8 O=/build"), 600),
+        ]);
+        assert_eq!(
+            decide_status(&exit, None).2,
+            "KTEST_RUN = 1 (output_log:88) but no ktest verdict in the log; the log ends inside `make -j8 O=/build`"
+        );
+        let running = facts(&[(keys::KTEST_RUNS, 1.into(), 1)]);
+        assert_eq!(
+            decide_status(&running, None),
+            (
+                None,
+                Status::Error,
+                "the run never finished (no KTEST_RUN, no verdict)".into()
+            )
+        );
+    }
+
+    #[test]
+    fn plain_logs() {
+        let ready = facts(&[(
+            keys::LOG_KERNEL_READY,
+            json("arch/arm64/boot/Image.gz"),
+            7001,
+        )]);
+        assert_eq!(
+            decide_status_plain(&ready, None),
+            (
+                Status::Pass,
+                "the kernel image was built (linux/log:7001)".into()
+            )
+        );
+        let failed = facts(&[(
+            keys::LOG_MAKE_FAILED,
+            json("make: *** [Makefile:1234: vmlinux] Error 2"),
+            6500,
+        )]);
+        assert_eq!(
+            decide_status_plain(&failed, Some(&diag(&[("compiler", 1)], &[]))),
+            (
+                Status::Fail,
+                "the build failed (linux/log:6500) with 1 distinct error(s)".into()
+            )
+        );
+        let (s, r) =
+            decide_status_plain(&failed, Some(&diag(&[], &["make: gcc: command not found"])));
+        assert_eq!(s, Status::Error);
+        assert!(
+            r.ends_with("the environment is to blame: make: gcc: command not found"),
+            "{r}"
+        );
+        let mut tux = Facts::default();
+        tux.push("tuxmake.status", "warning", "metadata.json", None);
+        assert_eq!(
+            decide_status_plain(&tux, None),
+            (Status::Pass, "tuxmake says WARNING (metadata.json)".into())
+        );
+        let mut time = Facts::default();
+        time.push(keys::TIME_EXIT, 0, "time.log", Some(14));
+        assert_eq!(decide_status_plain(&time, None).0, Status::Pass);
+        time.push(keys::TIME_EXIT, 2, "time.log", Some(14));
+        let (s, r) = decide_status_plain(&time, None);
+        assert_eq!(s, Status::Error);
+        assert_eq!(
+            r,
+            "the build failed (time.log:14) but no error in the log explains it"
+        );
+        assert_eq!(
+            decide_status_plain(&Facts::default(), None).0,
+            Status::Error
+        );
+    }
+
+    #[test]
+    fn a_partial_queue_is_an_error_and_status_overrides_all() {
+        let pass = facts(&[
+            (keys::KTEST_RUNS, 1.into(), 1),
+            (
+                keys::KTEST_SUCCESS_BANNER,
+                json("KTEST RESULT: TEST 1 SUCCESS!!!!"),
+                90,
+            ),
+        ]);
+        let ov = Overrides::default();
+        let v = decide(&pass, None, true, &ov);
+        assert_eq!(v.status, Status::Error);
+        assert_eq!(v.ktest_status.as_deref(), Some("SUCCESS"));
+        assert_eq!(
+            v.reason,
+            "a queue patch did not apply: the build ran on a partially patched tree (success banner at linux/log:90)"
+        );
+        let ov = Overrides {
+            status: Some("FAIL".into()),
+            ..Default::default()
+        };
+        let v = decide(&pass, None, true, &ov);
+        assert_eq!((v.status, v.reason.as_str()), (Status::Fail, "--status"));
+        let bogus = Overrides {
+            status: Some("GREEN".into()),
+            ..Default::default()
+        };
+        assert_eq!(decide(&pass, None, false, &bogus).status, Status::Pass);
+    }
+
+    #[test]
+    fn excerpts_are_clipped() {
+        let long = "é".repeat(10_000) + "\n" + &"x".repeat(10_000);
+        let c = clip_excerpt(&long);
+        assert_eq!(c.chars().count(), 10_001);
+        assert!(c.ends_with('\n'));
+        let one_line = "y".repeat(20_000);
+        assert_eq!(clip_excerpt(&one_line).chars().count(), 16384);
+        assert_eq!(clip_excerpt("a\0b"), "ab");
+    }
+}
