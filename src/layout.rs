@@ -1,7 +1,10 @@
 //! Stage 2: recognise a result directory's shape and choose its parsers.
 //!
-//! A [`Layout`] is a row of a static table: an id, a description, the
-//! parsers it runs and a detector. Detectors only look at file names (and,
+//! A [`Layout`] is a row of a static table: an id (its display name), a
+//! typed [`LayoutKind`], a description, the parsers it runs and a
+//! detector. What a shape can hold is asked of its capabilities
+//! ([`Layout::can_have_ktest_run`], [`Layout::config_file`], …), never of
+//! its id. Detectors only look at file names (and,
 //! for a bare log, at the first bytes of the log): they are cheap, so the
 //! batch walker can call them on every directory it visits. They look
 //! through the [`Input`] gate like the parsers.
@@ -47,6 +50,11 @@ impl Layout {
 
     /// A test_stable_ssh directory (the queue rules apply).
     pub fn is_test_stable_ssh(&self) -> bool {
+        self.kind == LayoutKind::TestStableSsh
+    }
+
+    /// test_stable_ssh's stdout (`output_log`) may be here.
+    pub fn has_output_log(&self) -> bool {
         self.kind == LayoutKind::TestStableSsh
     }
 
@@ -297,5 +305,116 @@ fn detect_bare(dir: &Input) -> Option<Input> {
 impl std::fmt::Debug for Layout {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_tuple("Layout").field(&self.id).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dir(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let d = tempfile::tempdir().expect("temp dir");
+        for (name, text) in files {
+            let p = d.path().join(name);
+            std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+            std::fs::write(p, text).expect("write");
+        }
+        d
+    }
+
+    /// The layout and input of a directory holding `files` (the
+    /// directory is removed when the first item is dropped).
+    fn detected(files: &[(&str, &str)]) -> (tempfile::TempDir, &'static Layout, Input) {
+        let d = dir(files);
+        let (l, input) = detect(d.path()).expect("a layout");
+        (d, l, input)
+    }
+
+    const KTEST_LOG: &str =
+        "\n\nSTARTING AUTOMATED TESTS\n\nDEFAULT OPTIONS:\nBUILD_TYPE = tinyconfig\n";
+
+    #[test]
+    fn a_remote_dir_frames_its_runs_and_keeps_config_in_linux_output() {
+        let (_d, l, input) = detected(&[
+            ("run_test.sh", "#!/bin/bash\n"),
+            ("output_log", "KTEST_RUN = 0\n"),
+            ("linux/log", KTEST_LOG),
+            ("linux/output/.config", "CONFIG_64BIT=y\n"),
+        ]);
+        assert_eq!(
+            (l.id, l.kind),
+            ("test_stable_ssh", LayoutKind::TestStableSsh)
+        );
+        assert!(l.can_have_ktest_run() && l.is_test_stable_ssh() && l.has_output_log());
+        assert!(!l.builds_commit_as_is());
+        assert_eq!(
+            l.config_file(&input).as_deref(),
+            Some("linux/output/.config")
+        );
+    }
+
+    #[test]
+    fn a_partial_copy_is_still_a_remote_dir() {
+        let (_d, l, input) = detected(&[("output_log", "KTEST_RUN = 0\n")]);
+        assert_eq!(l.id, "test_stable_ssh_partial");
+        assert!(l.can_have_ktest_run() && l.is_test_stable_ssh() && l.has_output_log());
+        assert_eq!(l.config_file(&input), None);
+    }
+
+    #[test]
+    fn a_ktest_log_dir_frames_its_runs() {
+        let (_d, l, input) = detected(&[
+            ("ktest.log", KTEST_LOG),
+            ("output/.config", "CONFIG_64BIT=y\n"),
+        ]);
+        assert_eq!((l.id, l.kind), ("ktest", LayoutKind::Ktest));
+        assert!(l.can_have_ktest_run());
+        assert!(!l.is_test_stable_ssh() && !l.has_output_log());
+        assert_eq!(l.config_file(&input).as_deref(), Some("output/.config"));
+    }
+
+    #[test]
+    fn a_tuxmake_dir_never_has_a_ktest_run_and_keeps_config_on_top() {
+        let (_d, l, input) = detected(&[
+            (
+                "build.log",
+                "make --silent --keep-going O=/build tinyconfig\n",
+            ),
+            ("metadata.json", "{}"),
+            ("config", "CONFIG_64BIT=y\n"),
+        ]);
+        assert_eq!((l.id, l.kind), ("tuxmake", LayoutKind::Tuxmake));
+        assert!(!l.can_have_ktest_run() && !l.is_test_stable_ssh() && !l.has_output_log());
+        assert!(l.builds_commit_as_is());
+        assert_eq!(l.config_file(&input).as_deref(), Some("config"));
+    }
+
+    #[test]
+    fn a_bare_log_never_has_a_ktest_run() {
+        let (_d, l, input) = detected(&[
+            (
+                "build.log",
+                "  CC      init/main.o\nKernel: arch/x86/boot/bzImage is ready  (#1)\n",
+            ),
+            ("build/.config", "CONFIG_64BIT=y\n"),
+        ]);
+        assert_eq!((l.id, l.kind), ("build_log", LayoutKind::BuildLog));
+        assert!(!l.can_have_ktest_run() && !l.is_test_stable_ssh() && !l.has_output_log());
+        assert_eq!(l.config_file(&input).as_deref(), Some("build/.config"));
+        let (_e, _, input) = detected(&[("kernel-6.1.log", "  CC      init/main.o\n")]);
+        assert_eq!(l.config_file(&input), None);
+    }
+
+    #[test]
+    fn output_log_means_its_parser_and_ids_are_unique() {
+        for (i, l) in LAYOUTS.iter().enumerate() {
+            assert!(LAYOUTS[..i].iter().all(|o| o.id != l.id));
+            assert_eq!(
+                l.has_output_log(),
+                l.parsers.contains(&"output-log"),
+                "{}",
+                l.id
+            );
+        }
     }
 }

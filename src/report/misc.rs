@@ -10,8 +10,9 @@ use serde_json::{json, Map, Value};
 use kcidb_harvest_parsers::diag::DiagReport;
 use kcidb_harvest_parsers::{keys, Facts};
 
-use super::provenance::{fstr, tux, FieldSource, Tracker};
-use super::MergeContext;
+use super::names::is_sha1;
+use super::patches::Patches;
+use super::provenance::{fstr, ktest_option, tux, FieldSource};
 
 /// `checkout.misc`.
 #[derive(Debug, Default, Serialize)]
@@ -27,6 +28,22 @@ pub struct CheckoutMisc {
     /// Where the queue was read from (`stable_queue.tar.gz`, `linux/patches`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub queue_source: Option<String>,
+}
+
+impl CheckoutMisc {
+    pub fn of(facts: &Facts, commit: Option<&str>, patches: &Patches) -> CheckoutMisc {
+        let queue = !patches.series.is_empty();
+        CheckoutMisc {
+            patched_commit: facts
+                .str(keys::GIT_HEAD_COMMIT)
+                .map(|(head, _)| head)
+                .filter(|head| Some(*head) != commit && is_sha1(head))
+                .map(String::from),
+            patches: queue.then_some(patches.series.len()),
+            patches_applied: queue.then(|| patches.applied()),
+            queue_source: facts.str(keys::QUEUE_SOURCE).map(|(s, _)| s.to_string()),
+        }
+    }
 }
 
 /// `build.misc`.
@@ -100,89 +117,249 @@ pub fn to_map(misc: &impl Serialize) -> Option<Map<String, Value>> {
     }
 }
 
-/// What the build's misc records, and the sources of the raw counts.
-#[allow(clippy::too_many_arguments)]
-pub fn build_misc(
-    facts: &Facts,
-    ctx: &MergeContext<'_>,
-    diag: Option<&DiagReport>,
-    diag_file: &str,
-    ktest_status: Option<&str>,
-    partial_patchset: bool,
-    run_id: &str,
-    make_cmd: Option<&str>,
-    t: &mut Tracker,
-) -> BuildMisc {
-    let mut misc = BuildMisc {
-        source_layout: ctx.layout.id,
-        ..BuildMisc::default()
-    };
-    if let Some(d) = diag {
-        misc.warnings = Some(d.warnings);
-        misc.errors = Some(d.errors);
-        // the script's own grep: case-insensitive since 2018, sensitive before
-        let sensitive = facts.str(keys::RUN_COUNT_CASE).map(|(c, _)| c) == Some("sensitive");
-        let (w_raw, e_raw) = if sensitive {
-            (
-                facts
-                    .int(keys::LOG_WARNINGS_RAW_CS)
-                    .map(|x| x.0 as u64)
-                    .unwrap_or(0),
-                facts
-                    .int(keys::LOG_ERRORS_RAW_CS)
-                    .map(|x| x.0 as u64)
-                    .unwrap_or(0),
-            )
-        } else {
-            (d.warnings_raw, d.errors_raw)
+/// What the rest of the report decided that `build.misc` repeats.
+pub struct BuildFacts<'a> {
+    /// The layout's display name.
+    pub source_layout: &'static str,
+    pub run_id: &'a str,
+    pub ktest_status: Option<&'a str>,
+    pub partial_patchset: bool,
+}
+
+impl BuildMisc {
+    /// The misc of a build, and the provenance of its raw counts.
+    pub fn of(facts: &Facts, b: &BuildFacts<'_>) -> (BuildMisc, Vec<FieldSource>) {
+        let mut misc = BuildMisc {
+            ktest_exit: facts.int(keys::KTEST_EXIT).map(|(n, _)| n),
+            ktest_status: b.ktest_status.map(String::from),
+            partial_patchset: b.partial_patchset.then_some(true),
+            ktest_warning_count: facts.int(keys::KTEST_WARNINGS_FOUND).map(|(n, _)| n),
+            kernel_release: fstr(facts, keys::KERNEL_RELEASE)
+                .or_else(|| tux(facts, "kernelrelease"))
+                .map(|r| r.value),
+            builder: ktest_option(facts, "MACHINE").map(|m| m.value),
+            run_id: (!b.run_id.is_empty()).then(|| b.run_id.to_string()),
+            source_layout: b.source_layout,
+            cc_wrapper: ktest_option(facts, "MAKE_CMD")
+                .filter(|c| c.value.contains("ccache"))
+                .map(|_| "ccache"),
+            ..BuildMisc::default()
         };
-        misc.warnings_raw = Some(w_raw as i64);
-        misc.errors_raw = Some(e_raw as i64);
-        misc.log_nul_bytes = (d.nul_bytes > 0).then_some(d.nul_bytes);
-        // the distinct counts are an upper bound (see DiagReport)
-        misc.distinct_upper_bound = (d.distinct_untracked > 0).then_some(true);
-        misc.warnings_by_kind = Some(d.warnings_by_kind.clone());
-        misc.errors_by_kind = Some(d.errors_by_kind.clone());
-        for (field, reported, raw) in [
-            ("misc.warnings_raw", keys::WARNINGS_REPORTED, w_raw),
-            ("misc.errors_raw", keys::ERRORS_REPORTED, e_raw),
-        ] {
-            let mut disagreements = Vec::new();
-            let mut agree = String::new();
-            if let Some((n, loc)) = facts.int(reported) {
-                if n as u64 != raw {
-                    disagreements.push(format!("{loc} says {n}"));
-                } else {
-                    agree = format!("; {loc} says {n} too");
-                }
+        let sources = match &facts.diag {
+            Some((file, d)) => misc.add_diagnostics(facts, file, d),
+            None => {
+                // no build log: the script's own counts from output_log
+                misc.warnings_raw = facts.int(keys::WARNINGS_REPORTED).map(|(n, _)| n);
+                misc.errors_raw = facts.int(keys::ERRORS_REPORTED).map(|(n, _)| n);
+                Vec::new()
             }
-            t.sources.push(FieldSource {
-                object: "build",
-                field,
-                value: json!(raw),
-                source: format!(
-                    "{diag_file} (grep -c{} compatible recount{agree})",
-                    if sensitive { "" } else { " -i" }
-                ),
-                disagreements,
-            });
-        }
-    } else {
-        // no build log: the script's own counts from output_log
-        misc.warnings_raw = facts.int(keys::WARNINGS_REPORTED).map(|(n, _)| n);
-        misc.errors_raw = facts.int(keys::ERRORS_REPORTED).map(|(n, _)| n);
+        };
+        (misc, sources)
     }
-    misc.ktest_exit = facts.int(keys::KTEST_EXIT).map(|(n, _)| n);
-    misc.ktest_status = ktest_status.map(String::from);
-    misc.partial_patchset = partial_patchset.then_some(true);
-    misc.ktest_warning_count = facts.int(keys::KTEST_WARNINGS_FOUND).map(|(n, _)| n);
-    misc.kernel_release = fstr(facts, keys::KERNEL_RELEASE)
-        .or_else(|| tux(facts, "kernelrelease"))
-        .map(|r| r.value);
-    misc.builder = fstr(facts, &format!("{}MACHINE", keys::KTEST_OPT_PREFIX))
-        .or_else(|| fstr(facts, &format!("{}MACHINE", keys::KTEST_CONF_PREFIX)))
-        .map(|m| m.value);
-    misc.run_id = (!run_id.is_empty()).then(|| run_id.to_string());
-    misc.cc_wrapper = make_cmd.filter(|c| c.contains("ccache")).map(|_| "ccache");
-    misc
+
+    /// The diagnostics engine's counts of the build log `file`; returns
+    /// the provenance of the raw counts (with what output_log reported).
+    fn add_diagnostics(&mut self, facts: &Facts, file: &str, d: &DiagReport) -> Vec<FieldSource> {
+        let raw = RawCounts::of(facts, d);
+        self.warnings = Some(d.warnings);
+        self.errors = Some(d.errors);
+        self.warnings_raw = Some(raw.warnings as i64);
+        self.errors_raw = Some(raw.errors as i64);
+        self.log_nul_bytes = (d.nul_bytes > 0).then_some(d.nul_bytes);
+        // the distinct counts are an upper bound (see DiagReport)
+        self.distinct_upper_bound = (d.distinct_untracked > 0).then_some(true);
+        self.warnings_by_kind = Some(d.warnings_by_kind.clone());
+        self.errors_by_kind = Some(d.errors_by_kind.clone());
+        vec![
+            raw.source(
+                facts,
+                file,
+                "misc.warnings_raw",
+                raw.warnings,
+                keys::WARNINGS_REPORTED,
+            ),
+            raw.source(
+                facts,
+                file,
+                "misc.errors_raw",
+                raw.errors,
+                keys::ERRORS_REPORTED,
+            ),
+        ]
+    }
+}
+
+/// The lines test_stable_ssh's grep counts in the build log:
+/// case-insensitive since 2018, case-sensitive before (`run_test.sh` says
+/// which).
+struct RawCounts {
+    warnings: u64,
+    errors: u64,
+    case_sensitive: bool,
+}
+
+impl RawCounts {
+    fn of(facts: &Facts, d: &DiagReport) -> RawCounts {
+        let case_sensitive = facts.str(keys::RUN_COUNT_CASE).map(|(c, _)| c) == Some("sensitive");
+        if !case_sensitive {
+            return RawCounts {
+                warnings: d.warnings_raw,
+                errors: d.errors_raw,
+                case_sensitive,
+            };
+        }
+        let count = |key| facts.int(key).map(|x| x.0 as u64).unwrap_or(0);
+        RawCounts {
+            warnings: count(keys::LOG_WARNINGS_RAW_CS),
+            errors: count(keys::LOG_ERRORS_RAW_CS),
+            case_sensitive,
+        }
+    }
+
+    /// Where the raw count `field` (`raw`) came from, and whether the
+    /// count output_log reported (`reported`) agrees.
+    fn source(
+        &self,
+        facts: &Facts,
+        file: &str,
+        field: &'static str,
+        raw: u64,
+        reported: &str,
+    ) -> FieldSource {
+        let mut disagreements = Vec::new();
+        let mut agree = String::new();
+        if let Some((n, loc)) = facts.int(reported) {
+            if n as u64 != raw {
+                disagreements.push(format!("{loc} says {n}"));
+            } else {
+                agree = format!("; {loc} says {n} too");
+            }
+        }
+        FieldSource {
+            object: "build",
+            field,
+            value: json!(raw),
+            source: format!(
+                "{file} (grep -c{} compatible recount{agree})",
+                if self.case_sensitive { "" } else { " -i" }
+            ),
+            disagreements,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn build_facts<'a>(run_id: &'a str) -> BuildFacts<'a> {
+        BuildFacts {
+            source_layout: "test_stable_ssh",
+            run_id,
+            ktest_status: Some("SUCCESS"),
+            partial_patchset: false,
+        }
+    }
+
+    #[test]
+    fn keys_are_written_in_alphabetical_order_without_empty_ones() {
+        let mut facts = Facts::default();
+        facts.push(keys::KTEST_EXIT, 0, "output_log", Some(311));
+        facts.push(
+            format!("{}MACHINE", keys::KTEST_CONF_PREFIX),
+            "bob",
+            "ktest.conf",
+            Some(4),
+        );
+        facts.push(
+            format!("{}MAKE_CMD", keys::KTEST_CONF_PREFIX),
+            "make CC=\"ccache gcc\"",
+            "ktest.conf",
+            Some(9),
+        );
+        let mut d = DiagReport::default();
+        d.warnings_raw = 3;
+        d.warnings = 1;
+        d.warnings_by_kind = [("kconfig".to_string(), 1)].into();
+        facts.diag = Some(("linux/log".into(), d));
+        facts.push(keys::WARNINGS_REPORTED, 2, "output_log", Some(300));
+        let (misc, sources) = BuildMisc::of(&facts, &build_facts("b93d94"));
+        let text = serde_json::to_string(&to_map(&misc)).expect("serialises");
+        assert_eq!(
+            text,
+            r#"{"builder":"bob","cc_wrapper":"ccache","errors":0,"errors_by_kind":{},"errors_raw":0,"harvester":{"name":"kcidb-harvest","version":"0.1.0"},"ktest_exit":0,"ktest_status":"SUCCESS","run_id":"b93d94","source_layout":"test_stable_ssh","warnings":1,"warnings_by_kind":{"kconfig":1},"warnings_raw":3}"#
+        );
+        assert_eq!(sources.len(), 2);
+        assert_eq!(sources[0].field, "misc.warnings_raw");
+        assert_eq!(
+            sources[0].source,
+            "linux/log (grep -c -i compatible recount)"
+        );
+        assert_eq!(sources[0].disagreements, vec!["output_log:300 says 2"]);
+    }
+
+    #[test]
+    fn without_a_build_log_the_scripts_counts_are_kept() {
+        let mut facts = Facts::default();
+        facts.push(keys::WARNINGS_REPORTED, 25, "output_log", Some(300));
+        facts.push(keys::ERRORS_REPORTED, 0, "output_log", Some(301));
+        let (misc, sources) = BuildMisc::of(&facts, &build_facts(""));
+        assert!(sources.is_empty());
+        let m = to_map(&misc).expect("not empty");
+        assert_eq!(m["warnings_raw"], json!(25));
+        assert_eq!(m["errors_raw"], json!(0));
+        assert!(!m.contains_key("warnings") && !m.contains_key("run_id"));
+    }
+
+    #[test]
+    fn old_scripts_counted_case_sensitively() {
+        let mut facts = Facts::default();
+        facts.push(keys::RUN_COUNT_CASE, "sensitive", "run_test.sh", Some(80));
+        facts.push(keys::LOG_WARNINGS_RAW_CS, 4, "linux/log", None);
+        let mut d = DiagReport::default();
+        d.warnings_raw = 6;
+        facts.diag = Some(("linux/log".into(), d));
+        facts.push(keys::WARNINGS_REPORTED, 4, "output_log", Some(300));
+        let (misc, sources) = BuildMisc::of(&facts, &build_facts("r"));
+        assert_eq!((misc.warnings_raw, misc.errors_raw), (Some(4), Some(0)));
+        assert_eq!(
+            sources[0].source,
+            "linux/log (grep -c compatible recount; output_log:300 says 4 too)"
+        );
+        assert!(sources[0].disagreements.is_empty());
+    }
+
+    #[test]
+    fn checkout_misc_of_a_patched_tree() {
+        let base = "f4948065a9336ed79a687cabf6525821451ba553";
+        let head = "19463f7e3ad6bee028585a29c8f9bd10fc6bcab6";
+        let mut facts = Facts::default();
+        facts.push(keys::GIT_HEAD_COMMIT, head, "linux/.git/HEAD", None);
+        facts.push(
+            keys::QUEUE_SOURCE,
+            "stable_queue.tar.gz",
+            "stable_queue.tar.gz",
+            None,
+        );
+        facts.push(
+            keys::QUEUE_SERIES,
+            json!(["a.patch", "b.patch"]),
+            "stable_queue.tar.gz",
+            None,
+        );
+        facts.push(keys::QUILTIMPORT_APPLIED, "a.patch", "output_log", Some(40));
+        let m = to_map(&CheckoutMisc::of(&facts, Some(base), &Patches::of(&facts)));
+        assert_eq!(
+            serde_json::to_string(&m).expect("serialises"),
+            format!(
+                r#"{{"patched_commit":"{head}","patches":2,"patches_applied":1,"queue_source":"stable_queue.tar.gz"}}"#
+            )
+        );
+        // HEAD is the base: nothing to say
+        let plain = Facts::default();
+        assert_eq!(
+            to_map(&CheckoutMisc::of(&plain, Some(base), &Patches::of(&plain))),
+            None
+        );
+    }
 }

@@ -5,21 +5,26 @@
 //!
 //! The precedence of each field is the order of the candidates in its
 //! `pick` call ([`checkout`], [`build`]); the README's field table says the
-//! same in prose. [`merge`] reads top to bottom: checkout → build (status,
-//! id, misc) → the identity warnings.
+//! same in prose. [`merge`] reads top to bottom: the provenance tracker
+//! ([`provenance`]), the checkout ([`checkout`], its queue in `patches`),
+//! the build's fields ([`build`]), the status ([`status`]), the build's
+//! id, excerpt and `misc` ([`misc`]), then the warnings of sources that
+//! disagree on an id. [`ids`] has the id formulae, [`names`] the names and
+//! normal forms read out of URLs, make commands, versions and times.
 
 pub mod build;
 pub mod checkout;
 pub mod ids;
 pub mod misc;
 pub mod names;
+mod patches;
 pub mod provenance;
 pub mod status;
 
-use kcidb_harvest_parsers::{keys, Facts};
+use kcidb_harvest_parsers::Facts;
 
 use crate::cli::Overrides;
-use crate::kcidb::{Report, Status};
+use crate::kcidb::{Build, Report, Status};
 use crate::layout::Layout;
 
 pub use ids::{build_id, checkout_id, sha256_hex};
@@ -29,6 +34,9 @@ pub use names::{
 };
 pub use provenance::FieldSource;
 pub use status::{clip_excerpt, decide_status, decide_status_plain, is_ktest_run, run_finished};
+
+use misc::{BuildFacts, BuildMisc};
+use provenance::Tracker;
 
 /// Merge result.
 #[derive(Clone, Debug)]
@@ -53,6 +61,8 @@ pub struct Merged {
 /// Context of a merge.
 pub struct MergeContext<'a> {
     pub origin: &'a str,
+    /// The directory's layout: its capabilities decide some rules, its id
+    /// is `misc.source_layout`.
     pub layout: &'static Layout,
     pub overrides: &'a Overrides,
     /// The directory's base name (may hold `stable_test_<V>_XXXXX`).
@@ -61,30 +71,68 @@ pub struct MergeContext<'a> {
 
 /// Merge the facts of one directory into a checkout and a build.
 pub fn merge(facts: &Facts, ctx: &MergeContext<'_>) -> Merged {
-    let mut t = provenance::Tracker::default();
-    let ck = checkout::checkout(facts, ctx, &mut t);
-    let b = build::build(facts, ctx, &ck, &mut t);
-    let version_label = ck
-        .kernel_version
-        .clone()
-        .or_else(|| {
-            facts
-                .str(keys::MAKEFILE_VERSION)
-                .map(|(v, _)| v.to_string())
-        })
-        .unwrap_or_else(|| ctx.dir_name.to_string());
+    let mut t = Tracker::default();
+    let kernel_version = names::kernel_version(facts, ctx.dir_name);
+    let run_id = ids::run_id(facts, ctx.overrides);
+
+    let ck = checkout::checkout(facts, ctx, kernel_version.as_deref(), &run_id, &mut t);
+
+    // the build's own fields, then what needs its status
+    let fields = build::fields(facts, ctx.overrides, &mut t);
+    let diag = facts.diag.as_ref().map(|(_, d)| d);
+    let verdict = status::decide(facts, diag, ck.partial_patchset, ctx.overrides);
+    t.set("build", "status", &verdict.status, &verdict.reason);
+
+    let id = build::id(ctx, &ck.checkout.id, &fields, &run_id, &mut t);
+    let log_excerpt = build::excerpt(facts, &verdict, ck.partial_patchset, &mut t);
+
+    let (build_misc, raw_count_sources) = BuildMisc::of(
+        facts,
+        &BuildFacts {
+            source_layout: ctx.layout.id,
+            run_id: &run_id,
+            ktest_status: verdict.ktest_status.as_deref(),
+            partial_patchset: ck.partial_patchset,
+        },
+    );
+    for s in raw_count_sources {
+        t.push(s);
+    }
+
+    let build = Build {
+        id,
+        origin: ctx.origin.to_string(),
+        checkout_id: ck.checkout.id.clone(),
+        comment: build::comment(
+            facts,
+            ctx.overrides,
+            fields.config_name.as_deref(),
+            kernel_version.as_deref(),
+        ),
+        start_time: fields.start_time,
+        duration: fields.duration.and_then(seconds_number),
+        architecture: fields.architecture,
+        command: fields.command,
+        compiler: fields.compiler,
+        config_name: fields.config_name,
+        log_excerpt,
+        status: Some(verdict.status),
+        misc: misc::to_map(&build_misc),
+        ..Default::default()
+    };
+
     Merged {
         report: Report {
             checkouts: vec![ck.checkout],
-            builds: vec![b.build],
+            builds: vec![build],
             ..Default::default()
         },
         warnings: provenance::identity_warnings(&t.sources),
         sources: t.sources,
         commit_known: ck.commit_known && !ck.patchset_unknown,
-        version_label,
-        ktest_status: b.ktest_status,
-        status: b.status,
-        status_reason: b.status_reason,
+        version_label: names::version_label(facts, kernel_version.as_deref(), ctx.dir_name),
+        ktest_status: verdict.ktest_status,
+        status: verdict.status,
+        status_reason: verdict.reason,
     }
 }

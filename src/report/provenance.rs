@@ -61,6 +61,16 @@ pub struct Cand<T> {
     pub source: String,
 }
 
+impl<T> Cand<T> {
+    /// The same source with its value mapped by `f`.
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Cand<U> {
+        Cand {
+            value: f(self.value),
+            source: self.source,
+        }
+    }
+}
+
 impl Cand<String> {
     /// A candidate computed from this one: `f` of its value, with `note`
     /// appended to its source.
@@ -70,6 +80,7 @@ impl Cand<String> {
     }
 }
 
+/// A candidate from a rule (or anything with a fixed source text).
 pub fn cand<T>(value: Option<T>, source: impl Into<String>) -> Option<Cand<T>> {
     value.map(|value| Cand {
         value,
@@ -113,6 +124,7 @@ impl Tracker {
         Some(first.value)
     }
 
+    /// Record a value decided by a rule (no candidates to disagree).
     pub fn set<T: serde::Serialize>(
         &mut self,
         object: &'static str,
@@ -127,6 +139,11 @@ impl Tracker {
             source: source.into(),
             disagreements: Vec::new(),
         });
+    }
+
+    /// Record a field source as it is.
+    pub fn push(&mut self, source: FieldSource) {
+        self.sources.push(source);
     }
 }
 
@@ -148,6 +165,7 @@ pub fn same_value(a: &Value, b: &Value) -> bool {
     }
 }
 
+/// The string fact `key`, sourced at its location.
 pub fn fstr(facts: &Facts, key: &str) -> Option<Cand<String>> {
     facts.str(key).map(|(v, loc)| Cand {
         value: v.to_string(),
@@ -155,10 +173,19 @@ pub fn fstr(facts: &Facts, key: &str) -> Option<Cand<String>> {
     })
 }
 
+/// The tuxmake metadata fact `tuxmake.<name>`.
 pub fn tux(facts: &Facts, name: &str) -> Option<Cand<String>> {
     fstr(facts, &format!("{}{name}", keys::TUXMAKE_PREFIX))
 }
 
+/// A ktest option: the value ktest printed (`ktest.opt.*`), else the one
+/// in ktest.conf (`ktest_conf.*`).
+pub fn ktest_option(facts: &Facts, name: &str) -> Option<Cand<String>> {
+    fstr(facts, &format!("{}{name}", keys::KTEST_OPT_PREFIX))
+        .or_else(|| fstr(facts, &format!("{}{name}", keys::KTEST_CONF_PREFIX)))
+}
+
+/// The integer fact `key`, sourced at its location.
 pub fn fint(facts: &Facts, key: &str) -> Option<Cand<i64>> {
     facts.int(key).map(|(v, loc)| Cand {
         value: v,
@@ -166,6 +193,15 @@ pub fn fint(facts: &Facts, key: &str) -> Option<Cand<i64>> {
     })
 }
 
+/// The number fact `key`, sourced at its location.
+pub fn ffloat(facts: &Facts, key: &str) -> Option<Cand<f64>> {
+    facts.float(key).map(|(v, loc)| Cand {
+        value: v,
+        source: loc.to_string(),
+    })
+}
+
+/// A candidate from the command-line override `--<name>`.
 pub fn flag<T>(value: &Option<T>, name: &str) -> Option<Cand<T>>
 where
     T: Clone,
@@ -174,4 +210,89 @@ where
         value: v,
         source: format!("--{name}"),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn c(value: &str, source: &str) -> Option<Cand<String>> {
+        cand(Some(value.to_string()), source)
+    }
+
+    #[test]
+    fn the_first_candidate_wins_and_others_that_disagree_are_recorded() {
+        let mut t = Tracker::default();
+        let v = t.pick(
+            "build",
+            "architecture",
+            vec![
+                None,
+                c("x86_64", "linux/output/.config:12"),
+                c("x86_64", "linux/output/include/generated/compile.h:3"),
+                c("arm64", "ktest.conf:7 (ARCH= of MAKE_CMD)"),
+            ],
+        );
+        assert_eq!(v.as_deref(), Some("x86_64"));
+        let f = &t.sources[0];
+        assert_eq!(f.source, "linux/output/.config:12");
+        assert_eq!(
+            f.disagreements,
+            vec![r#"ktest.conf:7 (ARCH= of MAKE_CMD) says "arm64""#]
+        );
+        assert_eq!(
+            identity_warnings(&t.sources),
+            vec![
+                r#"build.architecture: using "x86_64" from linux/output/.config:12, but ktest.conf:7 (ARCH= of MAKE_CMD) says "arm64""#
+            ]
+        );
+    }
+
+    #[test]
+    fn the_same_instant_in_two_spellings_agrees() {
+        let mut t = Tracker::default();
+        t.pick(
+            "build",
+            "start_time",
+            vec![
+                c("2024-10-03T09:12:44Z", "start_time.txt:1"),
+                c("2024-10-03T11:12:44+02:00", "linux/.git/logs/HEAD:1"),
+            ],
+        );
+        assert!(t.sources[0].disagreements.is_empty());
+    }
+
+    #[test]
+    fn no_warning_for_overrides_or_fields_outside_ids() {
+        let mut t = Tracker::default();
+        t.pick(
+            "build",
+            "config_name",
+            vec![
+                c("tinyconfig", "--config-name"),
+                c("defconfig", "ktest.conf:3"),
+            ],
+        );
+        t.pick(
+            "build",
+            "compiler",
+            vec![
+                c("gcc (Debian 12.2.0-14) 12.2.0", ".config:5"),
+                c("gcc", "MAKE_CMD"),
+            ],
+        );
+        assert_eq!(t.sources.len(), 2);
+        assert!(t.sources.iter().all(|f| !f.disagreements.is_empty()));
+        assert!(identity_warnings(&t.sources).is_empty());
+    }
+
+    #[test]
+    fn nothing_picked_from_no_candidates() {
+        let mut t = Tracker::default();
+        assert_eq!(
+            t.pick::<String>("checkout", "tree_name", vec![None, None]),
+            None
+        );
+        assert!(t.sources.is_empty());
+    }
 }
