@@ -91,13 +91,97 @@ struct EndMarkers {
     make_failed: Option<(u64, String)>,
     tuxmake_cmd: Option<(u64, String)>,
     make_cmd: Option<(u64, String)>,
+    /// The parts of the build the log shows built, and the first line
+    /// that shows each.
+    parts: Parts,
+    /// The echoed make command running now (tuxmake's silent steps) and
+    /// whether it failed yet.
+    segment: Option<Segment>,
+}
+
+/// What a build produces: docs/status.md#what-was-built.
+#[derive(Default)]
+struct Parts {
+    kernel: Option<u64>,
+    modules: Option<u64>,
+    dtbs: Option<u64>,
+}
+
+impl Parts {
+    fn names(&self) -> Vec<&'static str> {
+        [
+            (self.kernel, "kernel"),
+            (self.modules, "modules"),
+            (self.dtbs, "dtbs"),
+        ]
+        .into_iter()
+        .filter_map(|(l, n)| l.map(|_| n))
+        .collect()
+    }
+
+    fn first_line(&self) -> Option<u64> {
+        [self.kernel, self.modules, self.dtbs]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+}
+
+/// One echoed `make ... <goals>` command (tuxmake prints each before it
+/// runs it, with `--silent`): its goals count as built when the next
+/// command starts (or the log ends) without a top-level make failure.
+struct Segment {
+    line: u64,
+    kernel: bool,
+    modules: bool,
+    dtbs: bool,
+    failed: bool,
+}
+
+impl Segment {
+    fn of(lineno: u64, cmd: &[u8]) -> Segment {
+        let goals: Vec<&[u8]> = cmd
+            .split(|b| b.is_ascii_whitespace())
+            .skip(1)
+            .filter(|t| {
+                !t.is_empty()
+                    && !t.starts_with(b"-")
+                    && !t.iter().any(|b| matches!(b, b'=' | b'\'' | b'"' | b'/'))
+            })
+            .collect();
+        let any = |f: fn(&[u8]) -> bool| goals.iter().any(|g| f(g));
+        let all = goals.is_empty() || any(|g| g == b"all");
+        Segment {
+            line: lineno,
+            kernel: all || any(is_image_name),
+            modules: all || any(|g| g == b"modules"),
+            dtbs: any(|g| g == b"dtbs"),
+            failed: false,
+        }
+    }
+}
+
+/// A kernel image's file name, on any architecture: `Image`, `Image.gz`,
+/// `zImage`, `bzImage`, `uImage`, `xipImage`, `vmlinux`, `vmlinux.bin`,
+/// `vmlinux.efi`, `vmlinuz`, `vmlinuz.efi`, ...
+fn is_image_name(name: &[u8]) -> bool {
+    memchr::memmem::find(name, b"Image").is_some() || name.starts_with(b"vmlinu")
 }
 
 /// Only the head of the log is searched for echoed command lines.
 const HEAD_LINES: u64 = 200;
 
 impl EndMarkers {
-    fn emit(self, file: &str, facts: &mut Facts) {
+    fn emit(mut self, file: &str, facts: &mut Facts) {
+        // A command still running at the end counts only in tuxmake's
+        // log, which ends after its last command; a bare log may have
+        // been cut.
+        if self.tuxmake_cmd.is_some() {
+            self.end_segment();
+        }
+        if let Some(line) = self.parts.first_line() {
+            facts.push(keys::LOG_PARTS_BUILT, self.parts.names(), file, Some(line));
+        }
         facts.push(keys::LOG_WARNINGS_RAW_CS, self.warnings_cs, file, None);
         facts.push(keys::LOG_ERRORS_RAW_CS, self.errors_cs, file, None);
         for (key, v) in [
@@ -146,7 +230,23 @@ fn is_boot_image_step(t: &[u8]) -> bool {
         return false;
     }
     let name = path.rsplit(|b| *b == b'/').next().unwrap_or(path);
-    memchr::memmem::find(name, b"Image").is_some() || name == b"vmlinux" || name == b"vmlinux.bin"
+    is_image_name(name) && !name.ends_with(b".lds") && !name.ends_with(b".o")
+}
+
+/// A kbuild step line (leading spaces trimmed) that shows a part built:
+/// the kernel (`LD      vmlinux`, a boot image), a module (`LD [M]
+/// x.ko`), a device tree blob (`DTC     x.dtb`).
+fn built_part(t: &[u8]) -> Option<fn(&mut Parts) -> &mut Option<u64>> {
+    let sp = t.iter().position(|b| *b == b' ')?;
+    let (tag, rest) = t.split_at(sp);
+    let path = trim_ascii_start(rest);
+    match tag {
+        b"LD" if path == b"vmlinux" => Some(|p| &mut p.kernel),
+        b"LD" if path.starts_with(b"[M]") && path.ends_with(b".ko") => Some(|p| &mut p.modules),
+        b"DTC" | b"DTB" if path.ends_with(b".dtb") => Some(|p| &mut p.dtbs),
+        _ if is_boot_image_step(t) => Some(|p| &mut p.kernel),
+        _ => None,
+    }
 }
 
 impl EndMarkers {
@@ -178,21 +278,55 @@ impl EndMarkers {
             }
         }
         match first {
-            b'm' if self.make_failed.is_none()
-                && (line.starts_with(b"make: *** ") || line.starts_with(b"make[1]: *** "))
+            b'm' if line.starts_with(b"make ") => {
+                self.end_segment();
+                self.segment = Some(Segment::of(lineno, line));
+            }
+            b'm' if (line.starts_with(b"make: *** ") || line.starts_with(b"make[1]: *** "))
                 && memchr::memmem::find(line, b"Waiting for unfinished jobs").is_none() =>
             {
-                self.make_failed = Some((lineno, lossy(line)));
+                if self.make_failed.is_none() {
+                    self.make_failed = Some((lineno, lossy(line)));
+                }
+                if let Some(s) = &mut self.segment {
+                    s.failed = true;
+                }
             }
             b' ' | b'K' => {
                 let t = trim_ascii_start(line);
                 if t.starts_with(b"Kernel: ") && memchr::memmem::find(t, b" is ready").is_some() {
                     self.kernel_ready = Some((lineno, lossy(t)));
-                } else if first == b' ' && is_boot_image_step(t) {
-                    self.image_built = Some((lineno, lossy(t)));
+                    self.parts.kernel.get_or_insert(lineno);
+                } else if first == b' ' {
+                    if is_boot_image_step(t) {
+                        self.image_built = Some((lineno, lossy(t)));
+                    }
+                    if let Some(part) = built_part(t) {
+                        part(&mut self.parts).get_or_insert(lineno);
+                    }
                 }
             }
             _ => {}
+        }
+    }
+
+    /// The echoed command that ran ended: what it built, if it did not
+    /// fail.
+    fn end_segment(&mut self) {
+        let Some(s) = self.segment.take() else {
+            return;
+        };
+        if s.failed {
+            return;
+        }
+        for (built, part) in [
+            (s.kernel, &mut self.parts.kernel),
+            (s.modules, &mut self.parts.modules),
+            (s.dtbs, &mut self.parts.dtbs),
+        ] {
+            if built {
+                part.get_or_insert(s.line);
+            }
         }
     }
 }

@@ -187,6 +187,10 @@ pub const LOG_BYTES: &str = "log.bytes";
 pub const LOG_KERNEL_READY: &str = "log.kernel_ready";
 /// [string] the last kbuild step writing a boot image (`OBJCOPY arch/arm64/boot/Image`)
 pub const LOG_IMAGE_BUILT: &str = "log.image_built";
+/// [array of string] the parts the log shows built: `kernel`, `modules`,
+/// `dtbs` (kbuild's step lines, or an echoed make command of that goal
+/// that did not fail); the line of the first
+pub const LOG_PARTS_BUILT: &str = "log.parts_built";
 /// [int] lines holding `warning:` (case-sensitive, as the 2016-2018 script's grep)
 pub const LOG_WARNINGS_RAW_CS: &str = "log.warnings_raw_case_sensitive";
 /// [int] lines holding `error:` (case-sensitive)

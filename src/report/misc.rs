@@ -77,6 +77,10 @@ pub struct BuildMisc {
     pub ktest_status: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub partial_patchset: Option<bool>,
+    /// What a build that did not pass built before it stopped (`kernel`,
+    /// `modules`, `dtbs`; docs/status.md#what-was-built).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parts_built: Option<Vec<String>>,
     /// ktest's `WARNINGS_FOUND` count.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ktest_warning_count: Option<i64>,
@@ -124,6 +128,9 @@ pub struct BuildFacts<'a> {
     pub run_id: &'a str,
     pub ktest_status: Option<&'a str>,
     pub partial_patchset: bool,
+    /// The build's status is PASS (a build that did not pass says which
+    /// parts it built before it failed).
+    pub passed: bool,
 }
 
 impl BuildMisc {
@@ -133,6 +140,10 @@ impl BuildMisc {
             ktest_exit: facts.int(keys::KTEST_EXIT).map(|(n, _)| n),
             ktest_status: b.ktest_status.map(String::from),
             partial_patchset: b.partial_patchset.then_some(true),
+            parts_built: facts
+                .last(keys::LOG_PARTS_BUILT)
+                .filter(|_| !b.passed)
+                .and_then(|f| serde_json::from_value(f.value.clone()).ok()),
             ktest_warning_count: facts.int(keys::KTEST_WARNINGS_FOUND).map(|(n, _)| n),
             kernel_release: fstr(facts, keys::KERNEL_RELEASE)
                 .or_else(|| tux(facts, "kernelrelease"))
@@ -258,6 +269,7 @@ mod tests {
             run_id,
             ktest_status: Some("SUCCESS"),
             partial_patchset: false,
+            passed: true,
         }
     }
 

@@ -93,6 +93,7 @@ pub fn merge(facts: &Facts, ctx: &MergeContext<'_>) -> Merged {
             run_id: &run_id,
             ktest_status: verdict.ktest_status.as_deref(),
             partial_patchset: ck.partial_patchset,
+            passed: verdict.status == crate::kcidb::Status::Pass,
         },
     );
     for s in raw_count_sources {

@@ -37,6 +37,7 @@ pub fn run_finished(facts: &Facts) -> bool {
         &[
             keys::LOG_KERNEL_READY,
             keys::LOG_IMAGE_BUILT,
+            keys::LOG_PARTS_BUILT,
             keys::LOG_MAKE_FAILED,
             "tuxmake.status",
             keys::TIME_EXIT,
@@ -106,6 +107,12 @@ pub fn decide_status_plain(facts: &Facts, diag: Option<&DiagReport>) -> (Status,
             format!("the kernel image was built ({})", k.loc),
         );
     }
+    if let Some(p) = facts.last(keys::LOG_PARTS_BUILT) {
+        return (
+            Status::Pass,
+            format!("the log shows {} built ({})", parts_text(&p.value), p.loc),
+        );
+    }
     if let Some((0, l)) = time_exit {
         return (
             Status::Pass,
@@ -118,11 +125,23 @@ pub fn decide_status_plain(facts: &Facts, diag: Option<&DiagReport>) -> (Status,
     )
 }
 
+/// `["kernel", "dtbs"]` as `kernel, dtbs`.
+fn parts_text(v: &serde_json::Value) -> String {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_default()
+}
+
 /// A plain build that failed (`at`): the code (FAIL) when the log has
 /// errors, the environment or nothing known (ERROR) otherwise.
 fn plain_failure(at: &str, diag: Option<&DiagReport>) -> (Status, String) {
-    let code_errors = diag.map(|d| d.errors).unwrap_or(0);
-    if let Some(e) = environment_failure(diag).filter(|_| code_errors == 0) {
+    let code_errors = diag.map(DiagReport::code_errors).unwrap_or(0);
+    if let Some(e) = environment_failure(diag).filter(|_| only_make_errors(diag)) {
         return (
             Status::Error,
             format!("the build failed ({at}) and the environment is to blame: {e}"),
@@ -187,15 +206,9 @@ fn ktest_failure(f: &Fact, diag: Option<&DiagReport>) -> (Status, String) {
     let reason = f.value.as_str().unwrap_or("").trim();
     let at = &f.loc;
     let lower = reason.to_ascii_lowercase();
-    let code_errors = diag.map(|d| d.errors).unwrap_or(0);
+    let code_errors = diag.map(DiagReport::code_errors).unwrap_or(0);
     if lower.contains("failed build") || lower.contains("build") && !lower.contains("config") {
-        // only make's own errors beside the environment failure: the
-        // environment broke the build
-        let only_make_errors = diag
-            .map(|d| d.errors_by_kind.keys().all(|k| k == "make"))
-            .unwrap_or(true);
-        if let Some(e) = environment_failure(diag).filter(|_| code_errors == 0 || only_make_errors)
-        {
+        if let Some(e) = environment_failure(diag).filter(|_| only_make_errors(diag)) {
             return (
                 Status::Error,
                 format!("ktest: {reason} ({at}); the environment failed: {e}"),
@@ -263,6 +276,17 @@ fn no_verdict(facts: &Facts) -> (Option<String>, Status, String) {
     )
 }
 
+/// No error but make's own and the toolchain's: beside an environment
+/// failure, the environment broke the build.
+fn only_make_errors(diag: Option<&DiagReport>) -> bool {
+    diag.map(|d| {
+        d.errors_by_kind
+            .keys()
+            .all(|k| k == "make" || k == "toolchain")
+    })
+    .unwrap_or(true)
+}
+
 /// The first line that blames the environment (disk full, tool missing,
 /// killed), if the diagnostics saw one.
 fn environment_failure(diag: Option<&DiagReport>) -> Option<String> {
@@ -284,6 +308,13 @@ pub fn build_excerpt(
             .then(|| d.excerpt(ExcerptKind::Warnings))
             .flatten()
     };
+    if d.errors > 0 {
+        // Whatever the status, errors are what to show: never the log's
+        // last lines while errors are counted.
+        return d
+            .excerpt(ExcerptKind::Fail)
+            .or_else(|| d.excerpt(ExcerptKind::Tail));
+    }
     match verdict.status {
         Status::Pass => warnings(),
         Status::Fail => d

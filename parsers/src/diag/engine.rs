@@ -14,7 +14,7 @@
 //! counts its lines outside steps and its other steps (where a config step
 //! died); a log without ktest framing is one step.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet};
 
 use memchr::memmem;
 
@@ -43,8 +43,12 @@ const MAX_CONTEXT: usize = 16;
 const CONTEXT_REACH: u64 = 40;
 /// Progress lines after which an open block is closed.
 const BLOCK_PROGRESS_LIMIT: u32 = 8;
-/// Recent candidate lines remembered for a make failure with no diagnostic.
-const RING: usize = 8;
+/// Bytes of the log kept before the current line: where the cause of a
+/// make failure that no diagnostic explains is looked for.
+const WINDOW: usize = 8 * 1024;
+/// Lines looked at, and kept at most, before the first make failure.
+const CAUSE_REACH: usize = 40;
+const CAUSE_LINES: usize = 20;
 
 /// Distinct diagnostics remembered at most per family, so memory stays
 /// bounded on a log of millions of different lines (about 16 MiB). Counts
@@ -148,8 +152,8 @@ struct Scope {
     env: LineSet,
     stores: Stores,
     region: Region,
-    /// Candidate lines seen before the first make failure, when no error
-    /// diagnostic explained it.
+    /// The lines printed just before the first make failure (its cause
+    /// when it is free text: a `*** ...` block, a traceback).
     pre_failure: Option<Vec<String>>,
     /// A step of this scope was seen in the current run.
     used: bool,
@@ -262,7 +266,11 @@ pub struct Engine {
     asm_file: Option<(u64, String)>,
     ld_object: Option<(u64, String)>,
     block: Option<Block>,
-    ring: VecDeque<Vec<u8>>,
+    /// The last [`WINDOW`] bytes before the current line or chunk.
+    window: Vec<u8>,
+    /// The first make failure of the scope was just seen: collect the
+    /// lines before it from the window.
+    want_cause: bool,
     tail: TailWindow,
     overflow: Overflow,
 }
@@ -291,7 +299,8 @@ impl Engine {
             asm_file: None,
             ld_object: None,
             block: None,
-            ring: VecDeque::new(),
+            window: Vec::new(),
+            want_cause: false,
             tail: TailWindow::default(),
             overflow: Overflow::default(),
         }
@@ -448,11 +457,6 @@ impl Engine {
         } else {
             None
         };
-        if hit.is_some() || (candidate && colon.is_some()) {
-            // `tool: message` lines: context for a make failure that no
-            // diagnostic explains (`mv: cannot stat ...`).
-            self.remember(line);
-        }
         let Some(hit) = hit else {
             if let Some(b) = &mut self.block {
                 if b.echo_next {
@@ -516,6 +520,7 @@ impl Engine {
             }
             Role::MakeError => {
                 self.close_block();
+                self.note_first_failure();
                 let msg = hit.get("msg").map(display).unwrap_or_default();
                 let key = key_hash(("make", message_key(&msg)));
                 let d = Diagnostic {
@@ -544,17 +549,50 @@ impl Engine {
         }
     }
 
-    /// Keep a recent candidate line (context for a bare make failure).
-    /// Raw bytes in recycled buffers: most are never shown.
-    fn remember(&mut self, line: &[u8]) {
-        let mut buf = if self.ring.len() == RING {
-            self.ring.pop_front().unwrap_or_default()
+    /// The first failure of the scope (a recipe failure or make's own
+    /// error): ask for the lines before it.
+    fn note_first_failure(&mut self) {
+        let s = self.scope_ref();
+        if s.pre_failure.is_none() && s.recipes.is_empty() && s.make_errors.list.is_empty() {
+            self.want_cause = true;
+        }
+    }
+
+    /// The lines before the current line (`before`: the log's bytes up to
+    /// it, the window first) become the scope's `pre_failure`.
+    fn take_cause(&mut self, earlier: &[u8], before: &[u8]) {
+        self.want_cause = false;
+        let mut joined;
+        let bytes = if before.len() >= WINDOW || earlier.is_empty() {
+            &before[before.len().saturating_sub(WINDOW)..]
         } else {
-            Vec::new()
+            joined = earlier[earlier.len().saturating_sub(WINDOW - before.len())..].to_vec();
+            joined.extend_from_slice(before);
+            &joined[..]
         };
-        buf.clear();
-        buf.extend_from_slice(&line[..line.len().min(4 * MAX_EXCERPT_LINE)]);
-        self.ring.push_back(buf);
+        let lines = cause_lines(bytes);
+        self.scope().pre_failure = Some(lines);
+    }
+
+    /// [`Engine::take_cause`] with the window and `before`.
+    fn cause_before(&mut self, before: &[u8]) {
+        let earlier = std::mem::take(&mut self.window);
+        self.take_cause(&earlier, before);
+        self.window = earlier;
+    }
+
+    /// Keep the last [`WINDOW`] bytes of what was read.
+    fn keep_window(&mut self, text: &[u8]) {
+        if text.len() >= WINDOW {
+            self.window.clear();
+            self.window.extend_from_slice(&text[text.len() - WINDOW..]);
+            return;
+        }
+        self.window.extend_from_slice(text);
+        if self.window.len() > 2 * WINDOW {
+            let cut = self.window.len() - WINDOW;
+            self.window.drain(..cut);
+        }
     }
 
     fn add_context(&mut self, lineno: u64, line: &[u8], hit: &Hit<'_>) {
@@ -654,6 +692,13 @@ impl Engine {
         if starts_region {
             self.scope().region.start(lineno, lines.clone());
         }
+        if kind == Kind::Toolchain {
+            // Counted, and the environment's fault.
+            let text = excerpt_line(line);
+            let scope = self.scope();
+            scope.env_causes += 1;
+            scope.env.add(lineno, key_hash(&text), || text);
+        }
         self.block = Some(Block {
             kind,
             severity,
@@ -750,26 +795,10 @@ impl Engine {
         let target = hit.get("target").map(display).unwrap_or_default();
         let text = excerpt_line(line);
         let key = key_hash(&text);
-        let first = {
-            let s = self.scope_ref();
-            s.recipes.is_empty() && s.stores.errors.is_empty() && s.region.lines.is_empty()
-        };
-        let ring: Vec<String> = if first {
-            self.ring.iter().map(|l| excerpt_line(l)).collect()
-        } else {
-            Vec::new()
-        };
+        self.note_first_failure();
         let scope = self.scope();
         if scope.region.is_open() {
             scope.region.close();
-        }
-        if first {
-            // Lines before the failure, minus the failure line itself.
-            let mut pre = ring;
-            if pre.last() == Some(&text) {
-                pre.pop();
-            }
-            scope.pre_failure = Some(pre);
         }
         // `Error 127` after `/bin/sh: 1: gcc-15: not found` adds nothing;
         // alone (`*** [x.o] Killed`) it is the environment failure.
@@ -836,7 +865,7 @@ impl Engine {
         self.context.clear();
         self.asm_file = None;
         self.ld_object = None;
-        self.ring.clear();
+        self.want_cause = false;
     }
 
     /// The result of the pass.
@@ -999,6 +1028,50 @@ fn excerpts(counted: &Scope, kconfig: &Scope, tail: &TailWindow) -> Excerpts {
     }
 }
 
+/// The lines just before a make failure (`bytes` ends where the failure
+/// line starts), oldest first: at most [`CAUSE_LINES`] of the last
+/// [`CAUSE_REACH`] lines, without kbuild progress lines, make's directory
+/// and job lines, and blank lines; a progress or blank line after the
+/// first kept line, or an echoed command (`make ...`, `# make ...`,
+/// `+ ...`, `$ ...`), ends them, so only the text printed with the failure
+/// is shown, not the log's preamble or the output of earlier commands.
+fn cause_lines(bytes: &[u8]) -> Vec<String> {
+    let bytes = bytes.strip_suffix(b"\n").unwrap_or(bytes);
+    let mut kept: Vec<String> = Vec::new();
+    for raw in bytes.rsplit(|&b| b == b'\n').take(CAUSE_REACH) {
+        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+        let line = strip_timestamp(raw);
+        let line = strip_ansi(line).into_owned();
+        let t = line.trim_ascii();
+        let blank = t.is_empty() || t == b"#";
+        let command = [&b"make "[..], b"# make ", b"+ ", b"$ "]
+            .iter()
+            .any(|p| line.starts_with(p));
+        if command {
+            // The command that failed was echoed here: what came before
+            // belongs to other commands.
+            break;
+        }
+        let noise = make_directory(&line).is_some()
+            || memmem::find(&line, b"*** Waiting for unfinished jobs").is_some();
+        if is_progress(&line) || blank {
+            if kept.is_empty() {
+                continue;
+            }
+            break;
+        }
+        if noise {
+            continue;
+        }
+        kept.push(excerpt_line(&line));
+        if kept.len() == CAUSE_LINES {
+            break;
+        }
+    }
+    kept.reverse();
+    kept
+}
+
 fn blocks_text(stores: &[&BlockStore]) -> Vec<String> {
     stores
         .iter()
@@ -1147,6 +1220,11 @@ impl LineSink for Engine {
             f.see_line(lineno, line);
         }
         self.process(lineno, line, extra);
+        if self.want_cause {
+            self.cause_before(&[]);
+        }
+        self.keep_window(line);
+        self.keep_window(b"\n");
     }
 
     /// The fast path: only lines with a `:` (every diagnostic shape) or
@@ -1174,6 +1252,9 @@ impl LineSink for Engine {
                 let end = memchr::memchr(b'\n', &text[pos..]).map_or(text.len(), |i| pos + i);
                 let l = &text[pos..end];
                 self.process(lineno, l.strip_suffix(b"\r").unwrap_or(l), (false, false));
+                if self.want_cause {
+                    self.cause_before(&text[..pos]);
+                }
                 lineno += 1;
                 pos = end + 1;
                 continue;
@@ -1222,9 +1303,13 @@ impl LineSink for Engine {
             let end = memchr::memchr(b'\n', &text[start..]).map_or(text.len(), |i| start + i);
             let l = &text[start..end];
             self.process(lineno, l.strip_suffix(b"\r").unwrap_or(l), (false, false));
+            if self.want_cause {
+                self.cause_before(&text[..start]);
+            }
             lineno += 1;
             pos = end + 1;
         }
+        self.keep_window(text);
         self.report.lines = lineno.saturating_sub(1).max(self.report.lines);
         let n = lineno - first_lineno;
         if let Some(f) = &mut self.framing {

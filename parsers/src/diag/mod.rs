@@ -53,12 +53,16 @@ pub enum Kind {
     Make,
     Rust,
     Dtc,
+    /// The toolchain itself is missing or unusable (a compiler or tool
+    /// not found, not supported, an unknown target): the build
+    /// environment, not the code.
+    Toolchain,
     Other,
 }
 
 impl Kind {
     /// Number of kinds.
-    pub const COUNT: usize = 10;
+    pub const COUNT: usize = 11;
 
     /// Every kind, in report order.
     pub const ALL: [Kind; Kind::COUNT] = [
@@ -71,6 +75,7 @@ impl Kind {
         Kind::Make,
         Kind::Rust,
         Kind::Dtc,
+        Kind::Toolchain,
         Kind::Other,
     ];
 
@@ -91,6 +96,7 @@ impl Kind {
             Kind::Make => "make",
             Kind::Rust => "rust",
             Kind::Dtc => "dtc",
+            Kind::Toolchain => "toolchain",
             Kind::Other => "other",
         }
     }
@@ -194,6 +200,20 @@ impl DiagReport {
             ExcerptKind::Warnings => self.excerpts.warnings.clone(),
             ExcerptKind::Tail => self.excerpts.tail.clone(),
         }
+    }
+}
+
+impl DiagReport {
+    /// Distinct errors that blame the code: every error but the
+    /// toolchain's own (a missing or unsupported compiler or tool).
+    pub fn code_errors(&self) -> u64 {
+        self.errors
+            - self
+                .errors_by_kind
+                .get(Kind::Toolchain.as_str())
+                .copied()
+                .unwrap_or(0)
+                .min(self.errors)
     }
 }
 

@@ -136,7 +136,7 @@ pub(crate) static RULES: &[Rule] = &[
     // ---- make -----------------------------------------------------------
     Rule {
         name: "make-noise",
-        pattern: r"^make(?:\[\d+\])?: (?:\*\*\* Waiting for unfinished jobs|\*\*\* Deleting (?:file|intermediate)|Target '[^']*' not remade because of errors|Nothing to be done|'[^']*' is up to date|warning: |\[[^\]]*\] Error \d+ \(ignored\))",
+        pattern: r"^make(?:\[\d+\])?: (?:\*\*\* Waiting for unfinished jobs|\*\*\* (?:\[[^\]]*\] )?Deleting (?:file|intermediate)|Target '[^']*' not remade because of errors|Nothing to be done|'[^']*' is up to date|warning: |\[[^\]]*\] Error \d+ \(ignored\))",
         role: Chatter,
         kind: Make,
         severity: Sev::None,
@@ -167,7 +167,26 @@ pub(crate) static RULES: &[Rule] = &[
         captures: &["file", "line", "msg"],
     },
     Rule {
-        // `$(warning)` / `$(info)` text and recipe overrides
+        // The second line of GNU make's recipe-override warning.
+        name: "makefile-old-recipe",
+        pattern: r"^(?:[^\s:]*/)?(?:Makefile|GNUmakefile|Kbuild|[^\s:/]+\.mk)[^\s:/]*:\d+: warning: ignoring old recipe for target ",
+        role: Note,
+        kind: Make,
+        severity: Sev::None,
+        captures: &[],
+    },
+    Rule {
+        // GNU make's own warnings about a makefile (`overriding recipe
+        // for target`, `undefined variable`): they point at the tree.
+        name: "makefile-warning",
+        pattern: r"^(?P<file>(?:[^\s:]*/)?(?:Makefile|GNUmakefile|Kbuild|[^\s:/]+\.mk)[^\s:/]*):(?P<line>\d+): (?P<sev>warning): (?P<msg>.*)$",
+        role: Head,
+        kind: Make,
+        severity: Sev::Warning,
+        captures: &["file", "line", "sev", "msg"],
+    },
+    Rule {
+        // `$(warning)` / `$(info)` text without a severity word
         // (docs/diagnostics.md#tool-chatter).
         name: "makefile-message",
         pattern: r"^(?:[^\s:]*/)?(?:Makefile|GNUmakefile|Kbuild|[^\s:/]+\.mk)[^\s:/]*:\d+: ",
@@ -193,9 +212,71 @@ pub(crate) static RULES: &[Rule] = &[
         severity: Sev::None,
         captures: &[],
     },
+    // ---- A missing or unusable toolchain: counted (kind `toolchain`)
+    // and blamed on the environment --------------------------------------
+    Rule {
+        name: "toolchain-shell-not-found",
+        pattern: r"^(?:\S*/)?(?:ba|da|z)?sh: (?:line )?(?:\d+: )?(?P<msg>(?P<tool>[^\s:]+): (?:command )?not found)\s*$",
+        role: Head,
+        kind: Toolchain,
+        severity: Sev::Error,
+        captures: &["msg", "tool"],
+    },
+    Rule {
+        name: "toolchain-make-exec",
+        pattern: r"^make(?:\[\d+\])?: (?P<msg>(?P<tool>[^*\s:][^:]*): (?:Command not found|No such file or directory))\s*$",
+        role: Head,
+        kind: Toolchain,
+        severity: Sev::Error,
+        captures: &["msg", "tool"],
+    },
+    Rule {
+        // scripts/Kconfig.include checks the compiler, linker and
+        // assembler before anything is configured.
+        name: "toolchain-kconfig",
+        pattern: r"^(?P<file>(?:[^\s:]*/)?Kconfig\.include):(?P<line>\d+): (?P<msg>\S.*)$",
+        role: Head,
+        kind: Toolchain,
+        severity: Sev::Error,
+        captures: &["file", "line", "msg"],
+    },
+    Rule {
+        // scripts/cc-version.sh, ld-version.sh, as-version.sh.
+        name: "toolchain-unknown",
+        pattern: r"^(?P<tool>\S+): (?P<msg>unknown (?:C compiler|linker|assembler))\s*$",
+        role: Head,
+        kind: Toolchain,
+        severity: Sev::Error,
+        captures: &["tool", "msg"],
+    },
+    Rule {
+        name: "toolchain-driver",
+        pattern: r"^(?:(?P<tool>\S+): )?(?P<sev>error|fatal error): (?P<msg>(?:unknown target triple|unable to execute command|invalid linker name|unknown target CPU|cannot execute '|error trying to exec ').*)$",
+        role: Head,
+        kind: Toolchain,
+        severity: Sev::Captured,
+        captures: &["tool", "sev", "msg"],
+    },
+    Rule {
+        name: "toolchain-cannot-find",
+        pattern: r"^(?P<msg>\S.*: cannot find '?(?:ld|as)'?)\s*$",
+        role: Head,
+        kind: Toolchain,
+        severity: Sev::Error,
+        captures: &["msg"],
+    },
+    Rule {
+        name: "toolchain-ccache",
+        pattern: r"^(?P<tool>\S*s?ccache): error: (?P<msg>.*)$",
+        role: Head,
+        kind: Toolchain,
+        severity: Sev::Error,
+        captures: &["tool", "msg"],
+    },
+    // ---- The environment, not the code (never counted) -------------------
     Rule {
         name: "env-shell",
-        pattern: r"^(?:\S*/)?(?:ba|da|z)?sh: (?:line )?\d*:? ?.*(?:not found|command not found|Permission denied|Killed|Segmentation fault|Bus error|Aborted)",
+        pattern: r"^(?:\S*/)?(?:ba|da|z)?sh: (?:line )?\d*:? ?.*(?:Permission denied|Killed|Segmentation fault|Bus error|Aborted)",
         role: Env,
         kind: Other,
         severity: Sev::None,
@@ -203,7 +284,7 @@ pub(crate) static RULES: &[Rule] = &[
     },
     Rule {
         name: "env-make-exec",
-        pattern: r"^make(?:\[\d+\])?: [^*\s:][^:]*: (?:Command not found|No such file or directory|Permission denied)\s*$",
+        pattern: r"^make(?:\[\d+\])?: [^*\s:][^:]*: Permission denied\s*$",
         role: Env,
         kind: Other,
         severity: Sev::None,
@@ -211,7 +292,7 @@ pub(crate) static RULES: &[Rule] = &[
     },
     Rule {
         name: "env-exec",
-        pattern: r"(?:cannot execute '[^']*'|error trying to exec '[^']*')|: cannot find '?(?:ld|as)'?\s*$|^(?:\S*/)?s?ccache: error: |Segmentation fault|\bBus error\b",
+        pattern: r"Segmentation fault|\bBus error\b",
         role: Env,
         kind: Other,
         severity: Sev::None,
@@ -335,8 +416,52 @@ pub(crate) static RULES: &[Rule] = &[
     },
     // ---- Tool chatter (docs/diagnostics.md#tool-chatter) ---------------
     Rule {
+        // A tool's notice about the build machine, not the tree
+        // (docs/diagnostics.md#environment-notices).
+        name: "env-notice",
+        pattern: r"^(?:Warning|WARNING|warning|Note|NOTE|W): .*(?i:you seem to have|build environment|please install|not installed|consider installing|versioned toolchains|is not available on this system)",
+        role: Chatter,
+        kind: Other,
+        severity: Sev::None,
+        captures: &[],
+    },
+    Rule {
+        // A script's or tool's own warning (`Warning: Kernel ABI header
+        // at ... differs`, kernel-doc, scripts/*.py).
+        name: "tool-warning",
+        pattern: r"^(?P<sev>Warning): (?P<msg>\S.*)$",
+        role: Head,
+        kind: Other,
+        severity: Sev::Warning,
+        captures: &["sev", "msg"],
+    },
+    Rule {
+        name: "python-warning",
+        pattern: r"^(?P<file>\S+\.py):(?P<line>\d+): (?P<msg>\w*Warning: .*)$",
+        role: Head,
+        kind: Other,
+        severity: Sev::Warning,
+        captures: &["file", "line", "msg"],
+    },
+    Rule {
+        name: "rsync-summary",
+        pattern: r"^rsync error: ",
+        role: Summary,
+        kind: Other,
+        severity: Sev::None,
+        captures: &[],
+    },
+    Rule {
+        name: "rsync",
+        pattern: r"^(?P<tool>rsync): (?P<msg>.*(?:failed|error|No such file|Permission denied|cannot).*)$",
+        role: Head,
+        kind: Other,
+        severity: Sev::Error,
+        captures: &["tool", "msg"],
+    },
+    Rule {
         name: "tool-chatter",
-        pattern: r"^(?:Warning: |Error: |libbpf: |\S+\.py:\d+: \w*Warning: |\w*(?:Syntax|Deprecation|Future|Runtime|User|Resource)Warning: |\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \S+\[\d+\] )",
+        pattern: r"^(?:Error: |libbpf: |\w*(?:Syntax|Deprecation|Future|Runtime|User|Resource)Warning: |\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \S+\[\d+\] )",
         role: Chatter,
         kind: Other,
         severity: Sev::None,
@@ -544,7 +669,7 @@ static COMPILED: LazyLock<Compiled> = LazyLock::new(|| {
 /// Literals of which every line a rule can match contains at least one
 /// (besides `warning:`/`error:`, which the raw counter already found).
 /// Lines without any of them skip the rule table.
-const GATE: &str = r"(?-u)arning|rror|RROR|ARNING|FATAL|fatal|note: |remark: |In function|In member|In static|In constructor|In destructor|In lambda|In instantiation|At top level|At global|from |Assembler messages|\*\*\*|undefined|multiple definition|relocation|ld: |bfd: |gold: |lld-\d+: |No space left|Disk quota|Read-only file|not found|No such file|Killed|Segmentation fault|Bus error|Aborted|memory|Input/output error|cannot execute|trying to exec|cannot find|Permission denied|Kconfig|sparse: |-->|>>> |To see full details|'make CONFIG_DEBUG_SECTION_MISMATCH";
+const GATE: &str = r"(?-u)arning|rror|RROR|ARNING|FATAL|fatal|note: |remark: |In function|In member|In static|In constructor|In destructor|In lambda|In instantiation|At top level|At global|from |Assembler messages|\*\*\*|undefined|multiple definition|relocation|ld: |bfd: |gold: |lld-\d+: |No space left|Disk quota|Read-only file|not found|No such file|Killed|Segmentation fault|Bus error|Aborted|memory|Input/output error|cannot execute|trying to exec|cannot find|Permission denied|Kconfig|sparse: |unknown|unable to execute|rsync|Could not find|-->|>>> |To see full details|'make CONFIG_DEBUG_SECTION_MISMATCH";
 
 /// The regex of rule `idx` (the same pattern the set matched with).
 fn rule_regex(idx: usize) -> Option<&'static Regex> {
@@ -800,12 +925,26 @@ mod tests {
             ("make-recipe-failure", "make[2]: *** [scripts/Makefile.build:244: mm/filemap.o] Error 1"),
             ("make-no-rule", "make: *** No rule to make target 'Image'.  Stop."),
             ("make-stop", "/builds/linux/scripts/kconfig/Makefile:95: *** No configuration exists for this target on this architecture.  Stop."),
-            ("makefile-message", "Makefile:12: warning: overriding recipe for target 'foo'"),
+            ("makefile-message", "Makefile.config:804: slang not found, disables TUI support. Please install slang-devel, libslang-dev or libslang2-dev"),
             ("env-no-space", "cp: error writing 'vmlinux': No space left on device"),
             ("env-resources", "gcc: fatal error: Killed signal terminated program cc1"),
-            ("env-shell", "/bin/sh: 1: gcc-15: not found"),
-            ("env-make-exec", "make[1]: gcc-15: Command not found"),
-            ("env-exec", "gcc: fatal error: cannot execute 'cc1': execvp: No such file or directory"),
+            ("makefile-old-recipe", "../init/Makefile:64: warning: ignoring old recipe for target 'harvest-twice'"),
+            ("makefile-warning", "../init/Makefile:65: warning: overriding recipe for target 'harvest-twice'"),
+            ("toolchain-shell-not-found", "/bin/sh: 1: gcc-15: not found"),
+            ("toolchain-make-exec", "make[1]: gcc-15: Command not found"),
+            ("toolchain-kconfig", "scripts/Kconfig.include:39: C compiler 'gcc-99' not found"),
+            ("toolchain-unknown", "/bin/true: unknown C compiler"),
+            ("toolchain-driver", "error: unknown target triple 'bogus64', please use -triple or -arch"),
+            ("toolchain-cannot-find", "collect2: fatal error: cannot find 'ld'"),
+            ("toolchain-ccache", "ccache: error: Could not find compiler \"gcc-99\" in PATH"),
+            ("env-shell", "/bin/sh: 1: scripts/foo.sh: Permission denied"),
+            ("env-make-exec", "make[1]: scripts/foo.sh: Permission denied"),
+            ("env-exec", "scripts/link-vmlinux.sh: line 12: 1234 Segmentation fault"),
+            ("env-notice", "Warning: you seem to have a broken 32-bit build environment."),
+            ("tool-warning", "Warning: Kernel ABI header at 'tools/include/uapi/linux/const.h' differs from latest version at 'include/uapi/linux/const.h'"),
+            ("python-warning", "scripts/foo.py:12: SyntaxWarning: invalid escape sequence '\\d'"),
+            ("rsync-summary", "rsync error: some files/attrs were not transferred (see previous errors) (code 23) at main.c(1338) [sender=3.2.7]"),
+            ("rsync", "rsync: [sender] link_stat \"/src/harvest_missing_file\" failed: No such file or directory (2)"),
             ("kconfig-unmet", "WARNING: unmet direct dependencies detected for GET_FREE_REGION"),
             ("kconfig-unmet-old", "warning: (A && B) selects C which has unmet direct dependencies (D)"),
             ("kconfig-note", "drivers/foo/Kconfig:3:\tsymbol FOO depends on BAR"),
@@ -820,7 +959,7 @@ mod tests {
             ("dtc-check", "arch/arm64/boot/dts/qcom/ipq8074-hk01.dtb: Warning (reg_format): /soc/nand@79b0000/nand@0:reg: property has invalid length (4 bytes)"),
             ("dtc-error", "Error: arch/arm/boot/dts/foo.dts:12.1-5 syntax error"),
             ("dtc-fatal", "FATAL ERROR: Unable to parse input tree"),
-            ("tool-chatter", "Warning: Kernel ABI header at 'tools/include/uapi/linux/bpf.h' differs from latest version"),
+            ("tool-chatter", "libbpf: Error in bpf_object__probe_loading()"),
             ("as-header", "arch/x86/entry/entry_64.S: Assembler messages:"),
             ("as-diag", "/tmp/cclji32d.s:537: Error: invalid barrier type -- `dmb ishld'"),
             ("cc-note", "../kernel/sys.c:953:41: note: each undeclared identifier is reported only once for each function it appears in"),
