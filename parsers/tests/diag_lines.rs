@@ -610,15 +610,7 @@ make[3]: *** No rule to make target 'modules.order', needed by '/build/modinstal
 
 #[test]
 fn environment_failures_are_not_code_errors() {
-    let cases: [(&str, &str); 6] = [
-        (
-            "/bin/sh: 1: gcc-15: not found\nmake[2]: *** [scripts/Makefile.host:95: scripts/basic/fixdep] Error 127\nmake: *** [Makefile:250: __sub-make] Error 2\n",
-            "/bin/sh: 1: gcc-15: not found",
-        ),
-        (
-            "make[1]: gcc-15: Command not found\nmake[1]: *** [Makefile:12: x] Error 127\n",
-            "make[1]: gcc-15: Command not found",
-        ),
+    let cases: [(&str, &str); 4] = [
         (
             "cc1: fatal error: error writing to /tmp/ccAbC123.s: No space left on device\ncompilation terminated.\nmake[3]: *** [scripts/Makefile.build:250: kernel/fork.o] Error 1\n",
             "cc1: fatal error: error writing to /tmp/ccAbC123.s: No space left on device",
@@ -744,17 +736,16 @@ make[2]: [Makefile:12: optional] Error 1 (ignored)
 
 #[test]
 fn trap_tool_chatter() {
+    // Environment notices and tool chatter (docs/diagnostics.md).
     assert_nothing(
-        "Warning: Kernel ABI header at 'tools/include/uapi/linux/bpf.h' differs from latest version at 'include/uapi/linux/bpf.h'
-\x1b[0;33mWarning\x1b[0m: Kernel ABI header differences:
-libbpf: failed to find '.BTF' ELF section in vmlinux
+        "libbpf: failed to find '.BTF' ELF section in vmlinux
 Error: failed to load BTF from vmlinux: No data available
 Makefile.config:709: Warning: Disabled BPF skeletons as clang (clang) is missing
-Makefile:12: warning: overriding recipe for target 'foo'
-Makefile:9: warning: ignoring old recipe for target 'foo'
+Makefile.config:804: slang not found, disables TUI support. Please install slang-devel, libslang-dev or libslang2-dev
 make[1]: warning: jobserver unavailable: using -j1.  Add '+' to parent make rule.
 /usr/bin/ld: NOTE: This behaviour is deprecated and will be removed in a future version of the linker
-/builds/9400817560/workdir/scripts/bpf_doc.py:55: SyntaxWarning: invalid escape sequence '\\w'
+Warning: you seem to have a broken 32-bit build environment. This will reduce test coverage of 64-bit kernels.
+\x1b[33mWarning\x1b[0m: you seem to have a broken 32-bit build environment.
 2024/11/28 02:43:30 socat-internal[881] W waitpid(-1, {}, WNOHANG): no child has exited
 W: Requested gcc-12, but versioned toolchains are not supported by the null runtime.
 Value of CONFIG_KERNEL_XZ is redefined by fragment ../kernel/configs/tiny.config:
@@ -1103,4 +1094,132 @@ fn raw_counts_stay_exact_on_lines_over_a_megabyte() {
             assert!(x.chars().count() <= 16384);
         }
     }
+}
+
+#[test]
+fn missing_tools_count_as_toolchain_errors() {
+    let cases: [(&str, &str, &str); 6] = [
+        (
+            "/bin/sh: 1: gcc-15: not found\nmake[2]: *** [scripts/Makefile.host:95: scripts/basic/fixdep] Error 127\nmake: *** [Makefile:250: __sub-make] Error 2\n",
+            "/bin/sh: 1: gcc-15: not found",
+            "gcc-15: not found",
+        ),
+        (
+            "make[1]: gcc-15: Command not found\nmake[1]: *** [Makefile:12: x] Error 127\n",
+            "make[1]: gcc-15: Command not found",
+            "gcc-15: Command not found",
+        ),
+        (
+            "/bin/sh: 1: clang: not found\nmake[4]: *** [Makefile:182: /build/kselftest/bpf/test.o] Error 127\n",
+            "/bin/sh: 1: clang: not found",
+            "clang: not found",
+        ),
+        (
+            "scripts/Kconfig.include:39: C compiler 'gcc-99' not found\nmake[4]: *** [../scripts/kconfig/Makefile:77: allnoconfig] Error 1\n",
+            "scripts/Kconfig.include:39: C compiler 'gcc-99' not found",
+            "C compiler 'gcc-99' not found",
+        ),
+        (
+            "error: unknown target triple 'bogus64', please use -triple or -arch\nmake[2]: *** [../scripts/Makefile.build:255: scripts/mod/empty.o] Error 1\n",
+            "error: unknown target triple 'bogus64', please use -triple or -arch",
+            "unknown target triple 'bogus64', please use -triple or -arch",
+        ),
+        (
+            "ccache: error: Could not find compiler \"gcc-99\" in PATH\nmake[2]: *** [scripts/Makefile.build:250: init/main.o] Error 1\n",
+            "ccache: error: Could not find compiler \"gcc-99\" in PATH",
+            "Could not find compiler \"gcc-99\" in PATH",
+        ),
+    ];
+    for (log, env, message) in cases {
+        let r = diag(log);
+        assert_eq!(r.errors, 1, "{log}: {:#?}", r.diagnostics);
+        assert_eq!(r.code_errors(), 0, "{log}");
+        assert_eq!(r.errors_by_kind.get("toolchain"), Some(&1), "{log}");
+        assert_eq!(r.diagnostics[0].message, message, "{log}");
+        // The cause only: make's `Error 127` after it adds nothing.
+        assert_eq!(r.environment_failures, vec![env.to_string()], "{log}");
+        let fail = r.excerpt(ExcerptKind::Fail).expect("excerpt");
+        assert!(fail.starts_with(env), "{fail}");
+    }
+    // Kconfig's unsupported-compiler check: two lines, two diagnostics.
+    let r = diag("/bin/true: unknown C compiler\nscripts/Kconfig.include:44: Sorry, this C compiler is not supported.\nmake[4]: *** [../scripts/kconfig/Makefile:77: allnoconfig] Error 1\n");
+    assert_eq!(r.errors_by_kind.get("toolchain"), Some(&2));
+    assert_eq!(r.code_errors(), 0);
+}
+
+#[test]
+fn tool_script_and_make_warnings_count() {
+    let r = diag("Warning: Kernel ABI header at 'tools/include/uapi/linux/bpf.h' differs from latest version at 'include/uapi/linux/bpf.h'
+\x1b[0;33mWarning\x1b[0m: Kernel ABI header differences:
+  diff -u tools/include/uapi/linux/const.h include/uapi/linux/const.h
+../init/Makefile:65: warning: overriding recipe for target 'harvest-twice'
+../init/Makefile:64: warning: ignoring old recipe for target 'harvest-twice'
+/builds/9400817560/workdir/scripts/bpf_doc.py:55: SyntaxWarning: invalid escape sequence '\\w'
+");
+    assert_eq!(
+        rows(&r),
+        vec![
+            row(Other, W, None, None, "Kernel ABI header at 'tools/include/uapi/linux/bpf.h' differs from latest version at 'include/uapi/linux/bpf.h'"),
+            row(Other, W, None, None, "Kernel ABI header differences:"),
+            row(Make, W, Some("init/Makefile"), Some(65), "overriding recipe for target 'harvest-twice'"),
+            row(Other, W, Some("scripts/bpf_doc.py"), Some(55), "SyntaxWarning: invalid escape sequence '\\w'"),
+        ]
+    );
+    assert_eq!(r.errors, 0);
+}
+
+#[test]
+fn rsync_errors_count_once_without_their_summary() {
+    let r = diag("rsync: [sender] link_stat \"/src/tools/testing/selftests/timers/harvest_missing_file\" failed: No such file or directory (2)
+rsync error: some files/attrs were not transferred (see previous errors) (code 23) at main.c(1338) [sender=3.2.7]
+make[3]: *** [../lib.mk:117: install] Error 23
+");
+    assert_eq!(r.errors, 1, "{:#?}", r.diagnostics);
+    assert_eq!(r.errors_by_kind.get("other"), Some(&1));
+    assert!(r.diagnostics[0].message.contains("link_stat"));
+}
+
+#[test]
+fn make_failure_excerpt_shows_the_free_text_cause_not_the_preamble() {
+    let log = "\
+--2024-09-05 10:00:01--  https://example.org/linux.tar.gz
+Saving to: 'linux.tar.gz': 100%
+section_start:1725530401:build
+make[1]: Entering directory '/build/out'
+  CC      init/main.o
+***
+*** The present kernel configuration has modules disabled.
+*** To use the module feature, please run \"make menuconfig\" etc.
+*** to enable CONFIG_MODULES.
+***
+make[1]: *** [/linux/Makefile:1993: modules_install] Error 1
+make: *** [Makefile:250: __sub-make] Error 2
+";
+    let r = diag(log);
+    let fail = r.excerpt(ExcerptKind::Fail).expect("excerpt");
+    assert!(
+        fail.starts_with("***\n*** The present kernel configuration has modules disabled."),
+        "{fail}"
+    );
+    assert!(!fail.contains("Saving to"), "{fail}");
+    assert!(!fail.contains("section_start"), "{fail}");
+    assert!(fail.contains("modules_install] Error 1"), "{fail}");
+
+    let log = "make[1]: Entering directory '/build/out'
+  GEN     include/generated/harvest.h
+Traceback (most recent call last):
+  File \"/linux/scripts/gen_harvest.py\", line 11, in <module>
+    import harvest_missing_module
+ModuleNotFoundError: No module named 'harvest_missing_module'
+make[2]: *** [../scripts/Makefile.build:120: include/generated/harvest.h] Error 1
+";
+    let fail = diag(log).excerpt(ExcerptKind::Fail).expect("excerpt");
+    assert!(
+        fail.starts_with("Traceback (most recent call last):"),
+        "{fail}"
+    );
+    assert!(
+        fail.contains("ModuleNotFoundError: No module named 'harvest_missing_module'\nmake[2]"),
+        "{fail}"
+    );
 }

@@ -78,7 +78,8 @@ pub struct BuildMisc {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub partial_patchset: Option<bool>,
     /// What a build that did not pass built before it stopped (`kernel`,
-    /// `modules`, `dtbs`; docs/status.md#what-was-built).
+    /// `modules`, `dtbs`; docs/status.md#what-was-built); logs without
+    /// ktest framing only (ktest's own steps say what a ktest run did).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parts_built: Option<Vec<String>>,
     /// ktest's `WARNINGS_FOUND` count.
@@ -142,7 +143,7 @@ impl BuildMisc {
             partial_patchset: b.partial_patchset.then_some(true),
             parts_built: facts
                 .last(keys::LOG_PARTS_BUILT)
-                .filter(|_| !b.passed)
+                .filter(|_| !b.passed && !super::status::is_ktest_run(facts))
                 .and_then(|f| serde_json::from_value(f.value.clone()).ok()),
             ktest_warning_count: facts.int(keys::KTEST_WARNINGS_FOUND).map(|(n, _)| n),
             kernel_release: fstr(facts, keys::KERNEL_RELEASE)
