@@ -97,6 +97,9 @@ struct EndMarkers {
     /// The echoed make command running now (tuxmake's silent steps) and
     /// whether it failed yet.
     segment: Option<Segment>,
+    /// The log's last non-blank line so far, when it is the outermost
+    /// make's `Leaving directory` (the line number is set in `emit`).
+    make_finished: Option<String>,
 }
 
 /// What a build produces: docs/status.md#what-was-built.
@@ -178,6 +181,9 @@ impl EndMarkers {
         // been cut.
         if self.tuxmake_cmd.is_some() {
             self.end_segment();
+        }
+        if let Some(text) = self.make_finished.take() {
+            facts.push(keys::LOG_MAKE_FINISHED, text, file, None);
         }
         if let Some(line) = self.parts.first_line() {
             facts.push(keys::LOG_PARTS_BUILT, self.parts.names(), file, Some(line));
@@ -310,6 +316,26 @@ impl EndMarkers {
         }
     }
 
+    /// A make failure line still tells something: the first one, or the
+    /// failure of the echoed command running now.
+    fn failure_matters(&self) -> bool {
+        self.make_failed.is_none() || self.segment.as_ref().is_some_and(|s| !s.failed)
+    }
+
+    /// Whether the last non-blank line read so far (in `text`) is the
+    /// outermost make leaving its directory: make ran to its end.
+    fn see_last_line(&mut self, text: &[u8]) {
+        let trimmed = text.trim_ascii_end();
+        if trimmed.is_empty() {
+            return;
+        }
+        let start = memchr::memrchr(b'\n', trimmed).map_or(0, |i| i + 1);
+        let last = strip_timestamp(&trimmed[start..]);
+        self.make_finished = (last.starts_with(b"make: Leaving directory ")
+            || last.starts_with(b"make[1]: Leaving directory "))
+        .then(|| lossy(last));
+    }
+
     /// The echoed command that ran ended: what it built, if it did not
     /// fail.
     fn end_segment(&mut self) {
@@ -360,6 +386,7 @@ impl LineSink for EndMarkers {
     fn line(&mut self, lineno: u64, line: &[u8]) {
         self.count(line);
         self.markers(lineno, line);
+        self.see_last_line(line);
     }
 
     /// Whole chunks: the counts by searching the chunk, the markers only on
@@ -378,9 +405,20 @@ impl LineSink for EndMarkers {
         }
         self.warnings_cs += count_lines_with(text, b"warning:");
         self.errors_cs += count_lines_with(text, b"error:");
+        self.see_last_line(text);
         let mut candidates: Vec<usize> = Vec::new();
-        for needle in [&b"Kernel: "[..], b"/boot/", b"make: *** ", b"make[1]: *** "] {
-            if needle.starts_with(b"make") && self.make_failed.is_some() {
+        let needles: [(&[u8], bool); 8] = [
+            (b"Kernel: ", true),
+            (b"/boot/", true),
+            (b"  LD      vmlinux", self.parts.kernel.is_none()),
+            (b"  LD [M]  ", self.parts.modules.is_none()),
+            (b"  DTC     ", self.parts.dtbs.is_none()),
+            (b"make ", true),
+            (b"make: *** ", self.failure_matters()),
+            (b"make[1]: *** ", self.failure_matters()),
+        ];
+        for (needle, wanted) in needles {
+            if !wanted {
                 continue;
             }
             let mut last_line_end = 0;

@@ -191,6 +191,9 @@ pub const LOG_IMAGE_BUILT: &str = "log.image_built";
 /// `dtbs` (kbuild's step lines, or an echoed make command of that goal
 /// that did not fail); the line of the first
 pub const LOG_PARTS_BUILT: &str = "log.parts_built";
+/// [string] the log's last line is the outermost make's `Leaving
+/// directory` (make ran to its end; a failure would follow it)
+pub const LOG_MAKE_FINISHED: &str = "log.make_finished";
 /// [int] lines holding `warning:` (case-sensitive, as the 2016-2018 script's grep)
 pub const LOG_WARNINGS_RAW_CS: &str = "log.warnings_raw_case_sensitive";
 /// [int] lines holding `error:` (case-sensitive)

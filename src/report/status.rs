@@ -38,6 +38,7 @@ pub fn run_finished(facts: &Facts) -> bool {
             keys::LOG_KERNEL_READY,
             keys::LOG_IMAGE_BUILT,
             keys::LOG_PARTS_BUILT,
+            keys::LOG_MAKE_FINISHED,
             keys::LOG_MAKE_FAILED,
             "tuxmake.status",
             keys::TIME_EXIT,
@@ -111,6 +112,15 @@ pub fn decide_status_plain(facts: &Facts, diag: Option<&DiagReport>) -> (Status,
         return (
             Status::Pass,
             format!("the log shows {} built ({})", parts_text(&p.value), p.loc),
+        );
+    }
+    if let Some(f) = facts.last(keys::LOG_MAKE_FINISHED) {
+        return (
+            Status::Pass,
+            format!(
+                "make ran to its end ({}: the last line) with no make failure",
+                f.loc
+            ),
         );
     }
     if let Some((0, l)) = time_exit {

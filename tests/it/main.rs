@@ -12,6 +12,7 @@ mod delivery;
 mod delivery_cli;
 mod docs;
 mod layouts;
+mod logs;
 mod readme;
 mod resume;
 mod scenarios;
