@@ -1,5 +1,5 @@
 //! Real build logs of our own (`fixtures/logs/`: Debian's linux-source-6.1
-//! built for arm, arm64, riscv and x86 with gcc cross compilers and clang,
+//! built for arm, arm64, riscv64 and x86 with gcc cross compilers and clang,
 //! failures injected; each case's `how.txt` says how it was made) against
 //! their hand-checked `expected.json`: status, distinct counts by kind,
 //! what was built, the excerpt's first line, and every listed diagnostic.
@@ -125,6 +125,7 @@ fn a_a_kernel_image_is_a_finished_build_on_every_architecture() {
         "arm64-gcc-tinyconfig-pass",
         "arm64-clang-tinyconfig-pass",
         "arm-gcc-tinyconfig-pass",
+        "riscv64-gcc-tinyconfig-pass",
         "arm64-gcc-tinyconfig-W1",
     ] {
         let b = build(&case(name));
