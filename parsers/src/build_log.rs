@@ -102,31 +102,49 @@ struct EndMarkers {
     make_finished: Option<String>,
 }
 
-/// What a build produces: docs/status.md#what-was-built.
-#[derive(Default)]
-struct Parts {
-    kernel: Option<u64>,
-    modules: Option<u64>,
-    dtbs: Option<u64>,
+/// A part of what a build produces: docs/status.md#what-was-built.
+#[derive(Clone, Copy)]
+enum Part {
+    Kernel,
+    Modules,
+    Dtbs,
 }
 
+impl Part {
+    const ALL: [Part; 3] = [Part::Kernel, Part::Modules, Part::Dtbs];
+
+    fn name(self) -> &'static str {
+        match self {
+            Part::Kernel => "kernel",
+            Part::Modules => "modules",
+            Part::Dtbs => "dtbs",
+        }
+    }
+}
+
+/// The first line that shows each part built.
+#[derive(Default)]
+struct Parts([Option<u64>; 3]);
+
 impl Parts {
+    fn mark(&mut self, part: Part, line: u64) {
+        self.0[part as usize].get_or_insert(line);
+    }
+
+    fn has(&self, part: Part) -> bool {
+        self.0[part as usize].is_some()
+    }
+
     fn names(&self) -> Vec<&'static str> {
-        [
-            (self.kernel, "kernel"),
-            (self.modules, "modules"),
-            (self.dtbs, "dtbs"),
-        ]
-        .into_iter()
-        .filter_map(|(l, n)| l.map(|_| n))
-        .collect()
+        Part::ALL
+            .into_iter()
+            .filter(|p| self.has(*p))
+            .map(Part::name)
+            .collect()
     }
 
     fn first_line(&self) -> Option<u64> {
-        [self.kernel, self.modules, self.dtbs]
-            .into_iter()
-            .flatten()
-            .min()
+        self.0.iter().flatten().min().copied()
     }
 }
 
@@ -135,9 +153,8 @@ impl Parts {
 /// command starts (or the log ends) without a top-level make failure.
 struct Segment {
     line: u64,
-    kernel: bool,
-    modules: bool,
-    dtbs: bool,
+    /// The parts its goals build, by [`Part`].
+    goals: [bool; 3],
     failed: bool,
 }
 
@@ -156,9 +173,11 @@ impl Segment {
         let all = goals.is_empty() || any(|g| g == b"all");
         Segment {
             line: lineno,
-            kernel: all || any(is_image_name),
-            modules: all || any(|g| g == b"modules"),
-            dtbs: any(|g| g == b"dtbs"),
+            goals: [
+                all || any(is_image_name),
+                all || any(|g| g == b"modules"),
+                any(|g| g == b"dtbs"),
+            ],
             failed: false,
         }
     }
@@ -242,15 +261,15 @@ fn is_boot_image_step(t: &[u8]) -> bool {
 /// A kbuild step line (leading spaces trimmed) that shows a part built:
 /// the kernel (`LD      vmlinux`, a boot image), a module (`LD [M]
 /// x.ko`), a device tree blob (`DTC     x.dtb`).
-fn built_part(t: &[u8]) -> Option<fn(&mut Parts) -> &mut Option<u64>> {
+fn built_part(t: &[u8]) -> Option<Part> {
     let sp = t.iter().position(|b| *b == b' ')?;
     let (tag, rest) = t.split_at(sp);
     let path = trim_ascii_start(rest);
     match tag {
-        b"LD" if path == b"vmlinux" => Some(|p| &mut p.kernel),
-        b"LD" if path.starts_with(b"[M]") && path.ends_with(b".ko") => Some(|p| &mut p.modules),
-        b"DTC" | b"DTB" if path.ends_with(b".dtb") => Some(|p| &mut p.dtbs),
-        _ if is_boot_image_step(t) => Some(|p| &mut p.kernel),
+        b"LD" if path == b"vmlinux" => Some(Part::Kernel),
+        b"LD" if path.starts_with(b"[M]") && path.ends_with(b".ko") => Some(Part::Modules),
+        b"DTC" | b"DTB" if path.ends_with(b".dtb") => Some(Part::Dtbs),
+        _ if is_boot_image_step(t) => Some(Part::Kernel),
         _ => None,
     }
 }
@@ -302,24 +321,18 @@ impl EndMarkers {
                 let t = trim_ascii_start(line);
                 if t.starts_with(b"Kernel: ") && memchr::memmem::find(t, b" is ready").is_some() {
                     self.kernel_ready = Some((lineno, lossy(t)));
-                    self.parts.kernel.get_or_insert(lineno);
+                    self.parts.mark(Part::Kernel, lineno);
                 } else if first == b' ' {
                     if is_boot_image_step(t) {
                         self.image_built = Some((lineno, lossy(t)));
                     }
                     if let Some(part) = built_part(t) {
-                        part(&mut self.parts).get_or_insert(lineno);
+                        self.parts.mark(part, lineno);
                     }
                 }
             }
             _ => {}
         }
-    }
-
-    /// A make failure line still tells something: the first one, or the
-    /// failure of the echoed command running now.
-    fn failure_matters(&self) -> bool {
-        self.make_failed.is_none() || self.segment.as_ref().is_some_and(|s| !s.failed)
     }
 
     /// Whether the last non-blank line read so far (in `text`) is the
@@ -345,13 +358,9 @@ impl EndMarkers {
         if s.failed {
             return;
         }
-        for (built, part) in [
-            (s.kernel, &mut self.parts.kernel),
-            (s.modules, &mut self.parts.modules),
-            (s.dtbs, &mut self.parts.dtbs),
-        ] {
+        for (part, built) in Part::ALL.into_iter().zip(s.goals) {
             if built {
-                part.get_or_insert(s.line);
+                self.parts.mark(part, s.line);
             }
         }
     }
@@ -370,6 +379,14 @@ fn count_lines_with(text: &[u8], needle: &[u8]) -> u64 {
         next_line = memchr::memchr(b'\n', &text[pos..]).map_or(text.len(), |i| pos + i + 1);
     }
     n
+}
+
+/// Whether `pos` starts a line of `text`, or follows the line's
+/// `HH:MM:SS ` time stamp.
+fn starts_line(text: &[u8], pos: usize) -> bool {
+    let at_start = |p: usize| p == 0 || text[p - 1] == b'\n';
+    at_start(pos)
+        || (pos >= 9 && at_start(pos - 9) && strip_timestamp(&text[pos - 9..pos + 1]).len() == 1)
 }
 
 /// The start and end (without `\r\n`) of the line holding byte `pos`.
@@ -407,15 +424,12 @@ impl LineSink for EndMarkers {
         self.errors_cs += count_lines_with(text, b"error:");
         self.see_last_line(text);
         let mut candidates: Vec<usize> = Vec::new();
-        let needles: [(&[u8], bool); 8] = [
+        let needles: [(&[u8], bool); 5] = [
             (b"Kernel: ", true),
             (b"/boot/", true),
-            (b"  LD      vmlinux", self.parts.kernel.is_none()),
-            (b"  LD [M]  ", self.parts.modules.is_none()),
-            (b"  DTC     ", self.parts.dtbs.is_none()),
-            (b"make ", true),
-            (b"make: *** ", self.failure_matters()),
-            (b"make[1]: *** ", self.failure_matters()),
+            (b"  LD      vmlinux", !self.parts.has(Part::Kernel)),
+            (b"  LD [M]  ", !self.parts.has(Part::Modules)),
+            (b"  DTC     ", !self.parts.has(Part::Dtbs)),
         ];
         for (needle, wanted) in needles {
             if !wanted {
@@ -428,6 +442,16 @@ impl LineSink for EndMarkers {
                     candidates.push(s);
                     last_line_end = e;
                 }
+            }
+        }
+        // The echoed make commands and the top-level make failures, in
+        // one search: `make` where a line (or its time stamp) ends.
+        let mut last_line_end = 0;
+        for pos in memchr::memmem::find_iter(text, b"make") {
+            if pos >= last_line_end && starts_line(text, pos) {
+                let (s, e) = line_around(text, pos);
+                candidates.push(s);
+                last_line_end = e;
             }
         }
         candidates.sort_unstable();

@@ -318,7 +318,7 @@ pub fn build_excerpt(
             .then(|| d.excerpt(ExcerptKind::Warnings))
             .flatten()
     };
-    if d.errors > 0 {
+    if d.errors > 0 || verdict.status == Status::Fail {
         // Whatever the status, errors are what to show: never the log's
         // last lines while errors are counted.
         return d
@@ -327,9 +327,6 @@ pub fn build_excerpt(
     }
     match verdict.status {
         Status::Pass => warnings(),
-        Status::Fail => d
-            .excerpt(ExcerptKind::Fail)
-            .or_else(|| d.excerpt(ExcerptKind::Tail)),
         _ if partial_patchset && verdict.ktest_status.as_deref() == Some("SUCCESS") => warnings(),
         _ => d.excerpt(ExcerptKind::Tail),
     }

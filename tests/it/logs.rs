@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
-use crate::common::{harvester, repo};
+use crate::common::{dry_run, harvester, repo};
 
 fn cases() -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(repo().join("fixtures/logs"))
@@ -26,19 +26,7 @@ fn case(name: &str) -> PathBuf {
 
 /// The build of a dry run of `dir`.
 fn build(dir: &Path) -> Value {
-    let out = harvester()
-        .arg(dir)
-        .args(["--origin", "harvest_test", "--dry-run"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.code().is_some_and(|c| c <= 1),
-        "{}: {}",
-        dir.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
-    doc["builds"][0].clone()
+    dry_run(dir)["builds"][0].clone()
 }
 
 /// `kcidb-harvest diagnostics --format json` of `dir`, as rows.

@@ -558,27 +558,20 @@ impl Engine {
         }
     }
 
-    /// The lines before the current line (`before`: the log's bytes up to
-    /// it, the window first) become the scope's `pre_failure`.
-    fn take_cause(&mut self, earlier: &[u8], before: &[u8]) {
-        self.want_cause = false;
-        let mut joined;
-        let bytes = if before.len() >= WINDOW || earlier.is_empty() {
-            &before[before.len().saturating_sub(WINDOW)..]
-        } else {
-            joined = earlier[earlier.len().saturating_sub(WINDOW - before.len())..].to_vec();
-            joined.extend_from_slice(before);
-            &joined[..]
-        };
-        let lines = cause_lines(bytes);
-        self.scope().pre_failure = Some(lines);
-    }
-
-    /// [`Engine::take_cause`] with the window and `before`.
+    /// The lines before the current line become the scope's
+    /// `pre_failure`: `before` is the current chunk up to the line, the
+    /// window holds what came before the chunk.
     fn cause_before(&mut self, before: &[u8]) {
-        let earlier = std::mem::take(&mut self.window);
-        self.take_cause(&earlier, before);
-        self.window = earlier;
+        self.want_cause = false;
+        let lines = if before.len() >= WINDOW || self.window.is_empty() {
+            cause_lines(&before[before.len().saturating_sub(WINDOW)..])
+        } else {
+            let w = &self.window;
+            let mut joined = w[w.len().saturating_sub(WINDOW - before.len())..].to_vec();
+            joined.extend_from_slice(before);
+            cause_lines(&joined)
+        };
+        self.scope().pre_failure = Some(lines);
     }
 
     /// Keep the last [`WINDOW`] bytes of what was read.
