@@ -1,8 +1,9 @@
 //! `--dry-run` output: one KCIDB document, streamed.
 //!
 //! Builds are written as their directories are harvested; checkouts
-//! (deduplicated by id, usually far fewer) are kept and written at the end.
-//! Memory therefore does not grow with the number of builds, and only
+//! (deduplicated by id, usually far fewer) and tests (the boots and test
+//! runs of ktest runs, kept as their JSON text) are kept and written at
+//! the end. Memory therefore does not grow with the number of builds, and only
 //! [`Validated`] reports can be written: every object in the document was
 //! checked, and the top level (`version`, `builds`, `checkouts`) is fixed,
 //! so the whole document is valid.
@@ -22,6 +23,9 @@ pub struct DocWriter {
     checkouts: Vec<Checkout>,
     seen: HashSet<String>,
     seen_builds: HashSet<String>,
+    /// Tests, as their JSON text, indented.
+    tests: Vec<String>,
+    seen_tests: HashSet<String>,
 }
 
 fn indent(json: &str, by: usize) -> String {
@@ -46,6 +50,8 @@ impl DocWriter {
             checkouts: Vec::new(),
             seen: HashSet::new(),
             seen_builds: HashSet::new(),
+            tests: Vec::new(),
+            seen_tests: HashSet::new(),
         })
     }
 
@@ -66,7 +72,7 @@ impl DocWriter {
         format!("{{\n  \"version\": {}", indent(&v, 2).trim_start())
     }
 
-    /// Add one directory's validated report (one checkout, one build).
+    /// Add one directory's validated report (its checkouts, builds and tests).
     pub fn push(&mut self, report: &Validated) -> io::Result<()> {
         let r = report.report();
         for b in &r.builds {
@@ -86,6 +92,12 @@ impl DocWriter {
         for c in &r.checkouts {
             if self.seen.insert(c.id.clone()) {
                 self.checkouts.push(c.clone());
+            }
+        }
+        for t in &r.tests {
+            if self.seen_tests.insert(t.id.clone()) {
+                let text = serde_json::to_string_pretty(t).map_err(io::Error::other)?;
+                self.tests.push(indent(&text, 4));
             }
         }
         Ok(())
@@ -108,6 +120,12 @@ impl DocWriter {
             tail.push_str(&format!(
                 ",\n  \"checkouts\": [\n{}\n  ]",
                 items.join(",\n")
+            ));
+        }
+        if !self.tests.is_empty() {
+            tail.push_str(&format!(
+                ",\n  \"tests\": [\n{}\n  ]",
+                self.tests.join(",\n")
             ));
         }
         tail.push_str("\n}\n");

@@ -210,11 +210,20 @@ fn has_run_output(dir: &Input) -> bool {
 
 fn detect_stable(dir: &Input) -> Option<Input> {
     let script = dir.is_file("run_test.sh") || dir.is_file("ktest.conf");
-    (script && has_run_output(dir)).then(|| stable_input(dir))
+    (script && has_run_output(dir) && !plain_ktest_run(dir)).then(|| stable_input(dir))
 }
 
 fn detect_stable_partial(dir: &Input) -> Option<Input> {
-    has_run_output(dir).then(|| stable_input(dir))
+    (has_run_output(dir) && !plain_ktest_run(dir)).then(|| stable_input(dir))
+}
+
+/// A plain ktest run directory that also keeps ktest's stdout as
+/// `output_log`: no `linux/log` and no `run_test.sh`, but a LOG_FILE of
+/// its own beside them. It is the `ktest` layout's, not test_stable_ssh's.
+fn plain_ktest_run(dir: &Input) -> bool {
+    !dir.is_file("run_test.sh")
+        && file_or_gz(dir, "linux/log").is_none()
+        && detect_ktest(dir).is_some()
 }
 
 /// True if the first 64 KiB of `name` (decompressed) hold a ktest run start.
@@ -371,6 +380,25 @@ mod tests {
         assert!(l.can_have_ktest_run());
         assert!(!l.is_test_stable_ssh() && !l.has_output_log());
         assert_eq!(l.config_file(&input).as_deref(), Some("output/.config"));
+    }
+
+    #[test]
+    fn a_plain_ktest_run_with_its_stdout_is_not_a_remote_dir() {
+        let (_d, l, input) = detected(&[
+            ("ktest.conf", "TEST_START\nTEST_TYPE = build\n"),
+            ("output_log", KTEST_LOG),
+            ("log", KTEST_LOG),
+        ]);
+        assert_eq!((l.id, l.kind), ("ktest", LayoutKind::Ktest));
+        assert_eq!(input.log.as_deref(), Some("log"));
+        // with linux/log it stays a REMOTE_DIR
+        let (_e, l, _) = detected(&[
+            ("ktest.conf", "TEST_START\nTEST_TYPE = build\n"),
+            ("output_log", KTEST_LOG),
+            ("log", KTEST_LOG),
+            ("linux/log", KTEST_LOG),
+        ]);
+        assert_eq!(l.id, "test_stable_ssh");
     }
 
     #[test]

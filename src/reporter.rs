@@ -100,6 +100,9 @@ pub struct DirectoryLine {
     /// `failed`: the error.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// A run of several ktest tests: each build and test.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub results: Vec<crate::report::ktest::ResultLine>,
 }
 
 /// `{"type":"delivery",…}`.
@@ -424,7 +427,20 @@ fn human_directory(d: &DirectoryLine, quiet: bool) -> Option<String> {
                     }
                 }
             }
-            let _ = write!(s, "  {}", escape(d.build_id.as_deref().unwrap_or("")));
+            if d.results.is_empty() {
+                let _ = write!(s, "  {}", escape(d.build_id.as_deref().unwrap_or("")));
+            }
+            for r in &d.results {
+                let status = r.status.map_or("-", |s| s.as_str());
+                let _ = write!(s, "\n  {}: {status}", escape(&r.what));
+                if !r.counts.is_empty() {
+                    let _ = write!(s, " ({})", escape(&r.counts));
+                }
+                if r.status.is_some_and(|s| s.as_str() != "PASS") {
+                    let _ = write!(s, " ({})", escape(&short_reason(&r.reason)));
+                }
+                let _ = write!(s, "  {}", escape(&r.id));
+            }
             Some(s)
         }
         "in_progress" => {

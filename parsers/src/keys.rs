@@ -72,6 +72,14 @@ pub const KTEST_BUILD_SECONDS: &str = "ktest.build_seconds";
 pub const KTEST_BUILD_RESULT: &str = "ktest.build_result";
 /// [int] seconds from `Build time:   M minutes S seconds`
 pub const KTEST_BUILD_TIME: &str = "ktest.build_time";
+/// [int] seconds from `Reboot time:` (the boot: reboot to the boot prompt or failure)
+pub const KTEST_REBOOT_TIME: &str = "ktest.reboot_time";
+/// [int] seconds from `Test time:` (the TEST command of a test-type test)
+pub const KTEST_TEST_TIME: &str = "ktest.test_time";
+/// [int] seconds from `Install time:`
+pub const KTEST_INSTALL_TIME: &str = "ktest.install_time";
+/// [array] the tests of the last run, one object each (docs/ktest.md#the-tests-of-a-run)
+pub const KTEST_TESTS: &str = "ktest.tests";
 /// [int] `*** WARNINGS found in build: N ***`
 pub const KTEST_WARNINGS_FOUND: &str = "ktest.warnings_found";
 /// [string] the success banner line (`KTEST RESULT: TEST 1 SUCCESS!!!!   **`)

@@ -126,6 +126,14 @@ pub enum FrameEvent<'a> {
     FailedBanner { line: u64, reason: String },
     /// A continuation line of the last failed banner's reason.
     FailedReason { line: u64, text: String },
+    /// `Processing commit "<sha> <subject>"`: patchcheck starts the next
+    /// patch of the running test.
+    Commit { line: u64, item: String },
+    /// A line outside any command step while the running test watches the
+    /// target's console (a boot or test type, a patchcheck, bisect of one):
+    /// console output and ktest's monitor messages. Only in that state,
+    /// where every line goes through the framer.
+    Idle { line: u64, text: &'a [u8] },
     /// A recoverable oddity of the framing.
     Note { line: u64, message: String },
 }
@@ -156,6 +164,8 @@ struct Run {
     /// (`Some(None)`: the dump does not give it), cached until an option or
     /// `RUNNING TEST` changes it.
     build_want: Option<Option<String>>,
+    /// The running test watches the console ([`FrameEvent::Idle`]).
+    monitor: bool,
 }
 
 /// The one ktest framing parser (see the module documentation).
@@ -185,13 +195,14 @@ impl Framer {
         self.run.as_ref().and_then(|r| r.last_test)
     }
 
-    /// A state in which every line can matter: the options dump and the
-    /// continuation lines of a `Failed:` reason. Otherwise only the lines
+    /// A state in which every line can matter: the options dump, the
+    /// continuation lines of a `Failed:` reason and, in a test that watches
+    /// the console, every line outside a command. Otherwise only the lines
     /// [`Framer::next_line`] finds can.
     pub fn needs_every_line(&self) -> bool {
-        self.run
-            .as_ref()
-            .is_some_and(|r| r.in_options || r.failed_open.is_some())
+        self.run.as_ref().is_some_and(|r| {
+            r.in_options || r.failed_open.is_some() || (r.monitor && r.pending.is_none())
+        })
     }
 
     /// Start of the first line of `text` at or after `from` (a line start)
@@ -292,6 +303,15 @@ impl Run {
                 self.in_options = false;
             }
         }
+        if matches!(first, b'R' | b'T' | b'I') {
+            if let Some((key, rest)) = other_time(line) {
+                self.lose_step(n, out);
+                if let Some(s) = parse_duration_words(&text(rest, 256)) {
+                    fact(out, n, key, s);
+                }
+                return false;
+            }
+        }
         match first {
             b'C' => {
                 if let Some(rest) = line.strip_prefix(b"CRITICAL FAILURE...") {
@@ -326,6 +346,18 @@ impl Run {
                             message: "`Build time:` value not understood".into(),
                         }),
                     }
+                    return false;
+                }
+            }
+            b'P' if self.pending.is_none() => {
+                if let Some(item) = line
+                    .strip_prefix(b"Processing commit \"")
+                    .and_then(|r| trim_end(r).strip_suffix(b"\""))
+                {
+                    out(FrameEvent::Commit {
+                        line: n,
+                        item: text(item, MAX_TEXT),
+                    });
                     return false;
                 }
             }
@@ -364,6 +396,10 @@ impl Run {
                     if let Some(v) = parse_running_test(trim_end(rest)) {
                         self.last_test = v.get("n").and_then(Value::as_u64);
                         self.build_want = None;
+                        self.monitor = v
+                            .get("option")
+                            .and_then(Value::as_str)
+                            .is_some_and(watches_console);
                         fact(out, n, keys::KTEST_RUNNING_TEST, v);
                         return false;
                     }
@@ -396,24 +432,30 @@ impl Run {
             }
             return false;
         }
-        self.command_start(n, line, out);
+        if !self.command_start(n, line, out) && self.monitor {
+            out(FrameEvent::Idle {
+                line: n,
+                text: line,
+            });
+        }
         false
     }
 
-    /// A line outside any command: `<command> ... <rest>` starts a step.
-    fn command_start(&mut self, n: u64, line: &[u8], out: &mut dyn FnMut(FrameEvent<'_>)) {
+    /// A line outside any command: `<command> ... <rest>` starts a step
+    /// (true).
+    fn command_start(&mut self, n: u64, line: &[u8], out: &mut dyn FnMut(FrameEvent<'_>)) -> bool {
         let (cmd, rest, output_at) = match memmem::find(line, b" ... ") {
             Some(p) => (&line[..p], &line[p + 5..], p + 5),
             None => {
                 let t = trim_end(line);
                 match t.strip_suffix(b" ...") {
                     Some(c) => (c, &b""[..], line.len()),
-                    None => return,
+                    None => return false,
                 }
             }
         };
         if is_blank(cmd) {
-            return;
+            return false;
         }
         let command = text(cmd, MAX_COMMAND);
         let build = self.is_build_step(&command);
@@ -432,6 +474,7 @@ impl Run {
                 self.close(n, st, out);
             }
         }
+        true
     }
 
     /// The build-step rule (docs/inputs.md#the-build-step), decided as the
@@ -580,7 +623,7 @@ fn fact(
 /// they can matter (the bit sets below). Each group was checked against
 /// `Run::line`: a prefix, a suffix or a substring test there needs the
 /// needle in the line.
-const NEEDLES: [&[u8]; 13] = [
+const NEEDLES: [&[u8]; 17] = [
     // 0: always (a new run).
     STARTING,
     // 1..=7: inside a run.
@@ -598,13 +641,19 @@ const NEEDLES: [&[u8]; 13] = [
     b" ...",
     b"RUNNING TEST ",
     b"DEFAULT OPTIONS:",
+    // 13..=15: inside a run (ktest's other times).
+    b"Reboot time:",
+    b"Test time:",
+    b"Install time:",
+    // 16: inside a run while no command runs (patchcheck's next patch).
+    b"Processing commit \"",
 ];
 
 /// Bit sets over [`NEEDLES`].
-const NEEDLES_NO_RUN: u16 = 1;
-const NEEDLES_RUN: u16 = 0xff;
-const NEEDLES_PENDING: u16 = NEEDLES_RUN | 1 << 8 | 1 << 9;
-const NEEDLES_IDLE: u16 = NEEDLES_RUN | 1 << 10 | 1 << 11 | 1 << 12;
+const NEEDLES_NO_RUN: u32 = 1;
+const NEEDLES_RUN: u32 = 0xff | 1 << 13 | 1 << 14 | 1 << 15;
+const NEEDLES_PENDING: u32 = NEEDLES_RUN | 1 << 8 | 1 << 9;
+const NEEDLES_IDLE: u32 = NEEDLES_RUN | 1 << 10 | 1 << 11 | 1 << 12 | 1 << 16;
 
 /// One multi-literal searcher per needle set (a single pass finds the
 /// earliest match of any needle of the set).
@@ -615,7 +664,7 @@ struct NeedleSets {
 }
 
 static NEEDLE_SETS: LazyLock<NeedleSets> = LazyLock::new(|| {
-    let build = |set: u16| {
+    let build = |set: u32| {
         let alts: Vec<String> = NEEDLES
             .iter()
             .enumerate()
@@ -751,6 +800,33 @@ fn parse_running_test(rest: &[u8]) -> Option<Value> {
         m.insert("name".into(), Value::from(cap(name, MAX_TEXT)));
     }
     Some(Value::Object(m))
+}
+
+/// The test of a `RUNNING TEST … with option <type> <run type>` watches
+/// the target's console: a boot or test, or a patchcheck / bisect /
+/// config_bisect whose run type boots.
+pub fn watches_console(option: &str) -> bool {
+    let mut words = option.split_whitespace();
+    let kind = words.next().unwrap_or("");
+    let run = words.next().unwrap_or("");
+    match kind {
+        "boot" | "test" => true,
+        "patchcheck" | "bisect" | "config_bisect" => matches!(run, "boot" | "test"),
+        _ => false,
+    }
+}
+
+/// `Reboot time:`, `Test time:`, `Install time:` (ktest's print_times):
+/// the fact key and the duration words.
+fn other_time(line: &[u8]) -> Option<(&'static str, &[u8])> {
+    if let Some(r) = line.strip_prefix(b"Reboot time:") {
+        Some((keys::KTEST_REBOOT_TIME, r))
+    } else if let Some(r) = line.strip_prefix(b"Test time:") {
+        Some((keys::KTEST_TEST_TIME, r))
+    } else {
+        line.strip_prefix(b"Install time:")
+            .map(|r| (keys::KTEST_INSTALL_TIME, r))
+    }
 }
 
 /// `*** WARNING found in build: 1 ***` / `*** WARNINGS found in build: N ***`.

@@ -80,6 +80,8 @@ struct RunFacts {
     notes: Vec<(u64, String)>,
     /// Events were compacted once (noted once).
     compacted: bool,
+    /// The run's tests, one by one.
+    tests: crate::ktest_tests::Tests,
 }
 
 /// The `ktest.*` facts of a log, built from [`FrameEvent`]s (in order) and
@@ -251,8 +253,12 @@ fn count_newlines(b: &[u8]) -> u64 {
 
 impl RunFacts {
     fn event(&mut self, ev: &FrameEvent<'_>) {
+        self.tests.event(ev);
         match ev {
-            FrameEvent::RunStart { .. } | FrameEvent::Option(_) => {}
+            FrameEvent::RunStart { .. }
+            | FrameEvent::Option(_)
+            | FrameEvent::Commit { .. }
+            | FrameEvent::Idle { .. } => {}
             FrameEvent::Fact { line, key, value } => self.push_event(Event::Fact(Fact {
                 key: key.to_string(),
                 value: value.clone(),
@@ -479,6 +485,16 @@ impl RunFacts {
                 step.command.as_str(),
                 file,
                 Some(step.line),
+            );
+        }
+        let dropped = self.tests.dropped();
+        if let Some((line, tests)) = std::mem::take(&mut self.tests).into_value() {
+            facts.push(keys::KTEST_TESTS, tests, file, Some(line));
+        }
+        if dropped > 0 {
+            self.note(
+                self.start_line,
+                format!("{dropped} more tests in the run than are kept"),
             );
         }
         for (n, msg) in self.notes {

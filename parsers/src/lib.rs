@@ -27,6 +27,7 @@ pub mod kernel_makefile;
 pub mod ktest_conf;
 pub mod ktest_framing;
 pub mod ktest_log;
+pub mod ktest_tests;
 pub mod output_log;
 pub mod queue;
 pub mod run_test;

@@ -273,6 +273,7 @@ fn yielded_line(y: &DirYield) -> DirectoryLine {
         errors: y.misc_count("errors"),
         warnings_raw: y.misc_count("warnings_raw"),
         errors_raw: y.misc_count("errors_raw"),
+        results: y.results.clone(),
         ..DirectoryLine::default()
     }
 }

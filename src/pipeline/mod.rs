@@ -114,6 +114,8 @@ pub enum HarvestError {
     },
     #[error("`{dir}`: no build log and no output_log result: nothing to report")]
     NothingToReport { dir: PathBuf },
+    #[error("`{dir}`: the ktest run only searched ({tests}): a bisect, config_bisect or make_min_config is not a build or test result, nothing to report")]
+    NotAResult { dir: PathBuf, tests: String },
 }
 
 impl HarvestError {
@@ -177,6 +179,8 @@ pub struct DirYield {
     /// done by the batch workers so compression uses every core; empty
     /// when delivery compresses them itself.
     pub compressed: Vec<std::sync::Arc<crate::artifacts::Compressed>>,
+    /// A run of several ktest tests: one line per build and test.
+    pub results: Vec<crate::report::ktest::ResultLine>,
 }
 
 impl DirYield {
@@ -200,7 +204,12 @@ impl DirYield {
         id.split_once(':').map(|(_, l)| l).unwrap_or(id)
     }
     /// A number of the build's `misc` (`warnings`, `errors_raw`, …).
+    /// A count of the build's misc (`None` for a run of several tests:
+    /// each build's counts are on its own result line).
     pub fn misc_count(&self, key: &str) -> Option<u64> {
+        if !self.results.is_empty() {
+            return None;
+        }
         self.report
             .builds
             .first()?
@@ -321,6 +330,12 @@ pub fn report(c: Collected, opts: &Options) -> Result<DirYield, HarvestError> {
             dir_name: &name,
         },
     );
+    if merged.report.builds.is_empty() && merged.report.tests.is_empty() {
+        return Err(HarvestError::NotAResult {
+            dir,
+            tests: merged.searches.join(", "),
+        });
+    }
     let artifacts = crate::artifacts::select(layout, &input, &facts);
     let mut warnings: Vec<String> = facts
         .warnings
@@ -344,6 +359,7 @@ pub fn report(c: Collected, opts: &Options) -> Result<DirYield, HarvestError> {
         provenance: merged.sources,
         warnings,
         commit_known: merged.commit_known,
+        results: merged.results,
         report: merged.report,
         artifacts,
         compressed: Vec::new(),
@@ -381,6 +397,9 @@ fn dir_name(dir: &Path) -> String {
 /// Our distinct counts are not in it, so it can be grepped for the mail's
 /// text; the reporter puts them after it.
 pub fn mail_line(m: &Merged) -> String {
+    if let Some(line) = &m.run_line {
+        return line.clone();
+    }
     let b = &m.report.builds[0];
     let misc = b.misc.as_ref();
     let get = |k: &str| misc.and_then(|m| m.get(k)).and_then(|v| v.as_u64());

@@ -96,6 +96,18 @@ pub struct BuildMisc {
     pub harvester: Harvester,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cc_wrapper: Option<&'static str>,
+    /// The ktest test (`RUNNING TEST n`) of a run of several tests.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ktest_test: Option<u64>,
+    /// Its TEST_NAME.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ktest_test_name: Option<String>,
+    /// The patch of a patchcheck (1 = the first checked).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ktest_patch: Option<u64>,
+    /// The commit patchcheck built (`Processing commit`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
 }
 
 /// Which program wrote the report.
@@ -256,6 +268,7 @@ impl RawCounts {
                 if self.case_sensitive { "" } else { " -i" }
             ),
             disagreements,
+            of: None,
         }
     }
 }

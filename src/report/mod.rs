@@ -15,6 +15,7 @@
 pub mod build;
 pub mod checkout;
 pub mod ids;
+pub mod ktest;
 pub mod misc;
 pub mod names;
 mod patches;
@@ -56,6 +57,15 @@ pub struct Merged {
     /// other ids. Benign disagreements (a compiler named `gcc` by MAKE_CMD
     /// and in full by .config) are listed by `explain` only.
     pub warnings: Vec<String>,
+    /// A run of several ktest tests (or of one that boots): one line per
+    /// build and test ([`ktest`]); empty for a single build.
+    pub results: Vec<ktest::ResultLine>,
+    /// Console outputs to upload as test logs: (test id, text).
+    pub consoles: Vec<(String, String)>,
+    /// Tests of the run that are searches (bisect, …), not submitted.
+    pub searches: Vec<String>,
+    /// The human line of a run of several tests (instead of the mail line).
+    pub run_line: Option<String>,
 }
 
 /// Context of a merge.
@@ -76,6 +86,9 @@ pub fn merge(facts: &Facts, ctx: &MergeContext<'_>) -> Merged {
     let run_id = ids::run_id(facts, ctx.overrides);
 
     let ck = checkout::checkout(facts, ctx, kernel_version.as_deref(), &run_id, &mut t);
+    if let Some(tests) = ktest::tests_of(facts) {
+        return merge_tests(facts, ctx, &tests, ck, kernel_version, &run_id, t);
+    }
 
     // the build's own fields, then what needs its status
     let fields = build::fields(facts, ctx.overrides, &mut t);
@@ -135,5 +148,57 @@ pub fn merge(facts: &Facts, ctx: &MergeContext<'_>) -> Merged {
         ktest_status: verdict.ktest_status,
         status: verdict.status,
         status_reason: verdict.reason,
+        results: Vec::new(),
+        consoles: Vec::new(),
+        searches: Vec::new(),
+        run_line: None,
+    }
+}
+
+/// A run of several ktest tests: one build per test that builds, and its
+/// boots and test runs ([`ktest`]).
+fn merge_tests(
+    facts: &Facts,
+    ctx: &MergeContext<'_>,
+    tests: &[ktest::KtestTest],
+    ck: checkout::CheckoutPart,
+    kernel_version: Option<String>,
+    run_id: &str,
+    mut t: Tracker,
+) -> Merged {
+    let out = ktest::merge_tests(
+        facts,
+        tests,
+        &ktest::RunContext {
+            ctx,
+            checkout: &ck,
+            run_id,
+            kernel_version: kernel_version.as_deref(),
+        },
+        &mut t,
+    );
+    let ktest_status = if tests.iter().all(|x| x.result.as_deref() == Some("SUCCESS")) {
+        "SUCCESS"
+    } else {
+        "FAILED"
+    };
+    Merged {
+        report: Report {
+            checkouts: out.checkouts,
+            builds: out.builds,
+            tests: out.tests,
+            ..Default::default()
+        },
+        warnings: provenance::identity_warnings(&t.sources),
+        sources: t.sources,
+        commit_known: ck.commit_known && !ck.patchset_unknown,
+        version_label: names::version_label(facts, kernel_version.as_deref(), ctx.dir_name),
+        ktest_status: Some(ktest_status.into()),
+        status: out.status,
+        status_reason: out.reason,
+        results: out.results,
+        consoles: out.consoles,
+        searches: out.searches,
+        run_line: Some(out.line),
     }
 }

@@ -16,6 +16,10 @@ pub struct FieldSource {
     pub source: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub disagreements: Vec<String>,
+    /// Which of several objects of its kind (`test 2`, `test 4 patch 1`)
+    /// in a run of several ktest tests.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub of: Option<String>,
 }
 
 /// Fields whose value goes into an id (see `Merged::warnings`).
@@ -120,6 +124,7 @@ impl Tracker {
             value: serde_json::to_value(&first.value).unwrap_or(Value::Null),
             source: first.source,
             disagreements,
+            of: None,
         });
         Some(first.value)
     }
@@ -138,6 +143,7 @@ impl Tracker {
             value: serde_json::to_value(value).unwrap_or(Value::Null),
             source: source.into(),
             disagreements: Vec::new(),
+            of: None,
         });
     }
 

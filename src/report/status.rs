@@ -213,8 +213,17 @@ fn last_verdict(facts: &Facts) -> Option<KtestVerdict<'_>> {
 /// What ktest's failure `f` means: a failed build (FAIL when the code is
 /// to blame), a failed config (FAIL on Kconfig errors), else the tooling.
 fn ktest_failure(f: &Fact, diag: Option<&DiagReport>) -> (Status, String) {
-    let reason = f.value.as_str().unwrap_or("").trim();
-    let at = &f.loc;
+    ktest_failure_reason(f.value.as_str().unwrap_or(""), &f.loc, diag)
+}
+
+/// What ktest's failure `reason` (at `at`) means for the build (see
+/// [`ktest_failure`]).
+pub fn ktest_failure_reason(
+    reason: &str,
+    at: &dyn std::fmt::Display,
+    diag: Option<&DiagReport>,
+) -> (Status, String) {
+    let reason = reason.trim();
     let lower = reason.to_ascii_lowercase();
     let code_errors = diag.map(DiagReport::code_errors).unwrap_or(0);
     if lower.contains("failed build") || lower.contains("build") && !lower.contains("config") {

@@ -27,6 +27,7 @@ use super::normalize::{
     strip_timestamp, LineScan, Roots,
 };
 use super::patterns::{is_progress, plausible, severity_word, Classifier, Hit, Role, Sev};
+use super::Segment;
 use super::{DiagReport, Diagnostic, Excerpts, Kind, Severity};
 use crate::ktest_framing::{FrameEvent, Framer};
 use crate::ktest_log::FramingFacts;
@@ -241,6 +242,8 @@ struct LineFrame {
     step_end: bool,
     /// The running step ended before this line, status unknown.
     step_lost: bool,
+    /// A test or a patch starts on this line.
+    segment: bool,
 }
 
 /// The streaming diagnostics engine.
@@ -273,6 +276,42 @@ pub struct Engine {
     want_cause: bool,
     tail: TailWindow,
     overflow: Overflow,
+    /// The tests (and patches) of the current run.
+    seg: Segments,
+}
+
+/// The segments of the current run: its tests, and the patches of a
+/// patchcheck (see [`DiagReport::segments`]).
+#[derive(Default)]
+struct Segments {
+    /// Segments started in this run.
+    count: u32,
+    start_line: u64,
+    /// A build step was seen in the current segment.
+    build_seen: bool,
+    /// Raw counts when the current segment started.
+    at_start: (u64, u64),
+    done: Vec<Segment>,
+}
+
+impl Segments {
+    fn begin(&mut self, lineno: u64, whole: &DiagReport) {
+        self.count += 1;
+        self.start_line = lineno;
+        self.build_seen = false;
+        self.at_start = (whole.warnings_raw, whole.errors_raw);
+    }
+
+    /// The segment's own raw counts (the whole report's so far, minus
+    /// those when it started). Its size is not counted (lines, bytes and
+    /// NULs are counted a chunk at a time): 0.
+    fn raw_counts(&self, whole: &DiagReport, r: &mut DiagReport) {
+        r.warnings_raw = whole.warnings_raw - self.at_start.0;
+        r.errors_raw = whole.errors_raw - self.at_start.1;
+        r.lines = 0;
+        r.bytes = 0;
+        r.nul_bytes = 0;
+    }
 }
 
 impl Default for Engine {
@@ -303,6 +342,7 @@ impl Engine {
             want_cause: false,
             tail: TailWindow::default(),
             overflow: Overflow::default(),
+            seg: Segments::default(),
         }
     }
 
@@ -369,12 +409,20 @@ impl Engine {
                     } => fr.step = Some((output_at, build)),
                     FrameEvent::StepEnd { .. } => fr.step_end = true,
                     FrameEvent::StepLost { .. } => fr.step_lost = true,
+                    FrameEvent::Fact {
+                        key: crate::keys::KTEST_RUNNING_TEST,
+                        ..
+                    }
+                    | FrameEvent::Commit { .. } => fr.segment = true,
                     _ => {}
                 }
             })
         };
         if fr.run_start {
             self.new_run();
+        }
+        if fr.segment {
+            self.next_segment(lineno);
         }
         if fr.step_lost {
             self.leave_step(None);
@@ -816,6 +864,7 @@ impl Engine {
         self.context.clear();
         self.scope().region.close();
         if build {
+            self.seg.build_seen = true;
             match &mut self.build {
                 Some(b) => b.reset(),
                 None => self.build = Some(Scope::default()),
@@ -859,17 +908,44 @@ impl Engine {
         self.asm_file = None;
         self.ld_object = None;
         self.want_cause = false;
+        self.seg = Segments::default();
     }
 
     /// The result of the pass.
     pub fn finish(mut self) -> DiagReport {
         self.close_block();
-        let kconfig = std::mem::take(&mut self.kconfig);
-        let counted = match self.build.take() {
+        let mut report = self.summarize();
+        if self.seg.count > 1 {
+            // The run's last test (or patch): the same lines as the whole
+            // report, which describes the last build step of the run.
+            if self.seg.build_seen {
+                let mut last = report.clone();
+                self.seg.raw_counts(&self.report, &mut last);
+                self.seg.done.push(Segment {
+                    start_line: self.seg.start_line,
+                    report: last,
+                });
+            }
+            report.segments = std::mem::take(&mut self.seg.done);
+        }
+        report
+    }
+
+    /// The counts, listing and excerpts of the current scopes: the last
+    /// build step's (else the lines outside steps) and Kconfig's.
+    fn summarize(&self) -> DiagReport {
+        let kconfig = &self.kconfig;
+        let counted = match &self.build {
             Some(b) if b.used => b,
-            _ => std::mem::take(&mut self.pre),
+            _ => &self.pre,
         };
-        let mut report = self.report;
+        let mut report = DiagReport {
+            excerpts: Excerpts::default(),
+            build_step: None,
+            diagnostics: Vec::new(),
+            segments: Vec::new(),
+            ..self.report.clone()
+        };
 
         // Make's own errors count only when nothing else explains the
         // failure (docs/diagnostics.md#make-failures).
@@ -878,7 +954,7 @@ impl Engine {
         let make = if explained {
             Distinct::default()
         } else {
-            make_diagnostics(&counted)
+            make_diagnostics(counted)
         };
 
         let mut listed: Vec<Diagnostic> = Vec::new();
@@ -905,9 +981,34 @@ impl Engine {
         report.diagnostics = listed;
         report.environment_failures = counted.env.lines.iter().map(|(_, l)| l.clone()).collect();
         report.make_failures = counted.recipes.iter().map(|r| r.text.clone()).collect();
-        report.excerpts = excerpts(&counted, &kconfig, &self.tail);
+        report.excerpts = excerpts(counted, kconfig, &self.tail);
         report.build_step = self.build_step;
         report
+    }
+
+    /// A test of the run (`RUNNING TEST n`) or a patch of a patchcheck
+    /// (`Processing commit`) starts on line `lineno`: the one before it,
+    /// if it built, becomes a [`Segment`], and the new one starts empty.
+    ///
+    /// The whole report stays the run's (its last build step's, which a
+    /// segment's build step resets as any build step does); only Kconfig's
+    /// scope, which is not a step's, starts over per segment. The tail
+    /// window is fed a chunk at a time, ahead of its lines: a segment's
+    /// tail excerpt is the log's tail when it ends.
+    fn next_segment(&mut self, lineno: u64) {
+        self.close_block();
+        if self.seg.build_seen {
+            let mut r = self.summarize();
+            self.seg.raw_counts(&self.report, &mut r);
+            self.seg.done.push(Segment {
+                start_line: self.seg.start_line,
+                report: r,
+            });
+        }
+        if self.seg.count > 0 {
+            self.kconfig.reset();
+        }
+        self.seg.begin(lineno, &self.report);
     }
 }
 

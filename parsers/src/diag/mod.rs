@@ -166,11 +166,26 @@ pub struct DiagReport {
     /// then an upper bound.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub distinct_untracked: u64,
+    /// One report per test of a ktest run that holds more than one test
+    /// (or patch of a patchcheck) and built in it, in order: each from its
+    /// own lines only (docs/ktest.md#the-tests-of-a-run). Empty for a
+    /// single test, a plain log or a single build: then this report is the
+    /// build's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub segments: Vec<Segment>,
     #[serde(skip)]
     excerpts: Excerpts,
     /// The ktest build step whose lines gave the distinct counts.
     #[serde(skip)]
     build_step: Option<(u64, Option<u64>)>,
+}
+
+/// The diagnostics of one test (or patch) of a ktest run.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Segment {
+    /// Line of its `RUNNING TEST n of m` or `Processing commit` line.
+    pub start_line: u64,
+    pub report: DiagReport,
 }
 
 #[derive(Clone, Debug, Default)]

@@ -118,6 +118,7 @@ pub fn harvested(
         status: Status::Pass,
         status_reason: "success banner".into(),
         provenance: Vec::new(),
+        results: Vec::new(),
         artifacts: vec![
             Artifact {
                 kind: ArtifactKind::BuildLog,
