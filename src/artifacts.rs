@@ -115,19 +115,24 @@ pub fn clear_urls(report: &mut Report) {
         b.config_url = None;
         b.output_files = None;
     }
+    for t in &mut report.tests {
+        t.log_url = None;
+    }
     for c in &mut report.checkouts {
         c.log_url = None;
     }
 }
 
-/// Put the artifact URLs into the report: `build.log_url` (build log),
-/// `build.config_url` (.config), `checkout.log_url` (output_log), and all of
-/// them in `build.output_files`. `urls[i]` belongs to `artifacts[i]`.
+/// Put the artifact URLs into the report: `build.log_url` (build log; on
+/// every build of a ktest run of several tests, which all come from it),
+/// `build.config_url` (.config), `checkout.log_url` (output_log), a test's
+/// `log_url` (its console), and all but the consoles in the first build's
+/// `output_files`. `urls[i]` belongs to `artifacts[i]`.
 pub fn fill_urls(report: &mut Report, artifacts: &[Artifact], urls: &[String]) {
     for (a, url) in artifacts.iter().zip(urls) {
-        match a.kind {
+        match &a.kind {
             ArtifactKind::BuildLog => {
-                if let Some(b) = report.builds.first_mut() {
+                for b in &mut report.builds {
                     b.log_url = Some(url.clone());
                 }
             }
@@ -140,6 +145,12 @@ pub fn fill_urls(report: &mut Report, artifacts: &[Artifact], urls: &[String]) {
                 if let Some(c) = report.checkouts.first_mut() {
                     c.log_url = Some(url.clone());
                 }
+            }
+            ArtifactKind::Console { test_id, .. } => {
+                for t in report.tests.iter_mut().filter(|t| &t.id == test_id) {
+                    t.log_url = Some(url.clone());
+                }
+                continue;
             }
         }
         if let Some(b) = report.builds.first_mut() {
@@ -260,6 +271,26 @@ fn is_gzip(src: &GatedFile) -> io::Result<bool> {
 /// copy an intact gzip source unchanged) and hash the result. Only a file
 /// that passed the directory's gate can be published.
 pub fn compress(src: &GatedFile, upload_name: &str) -> Result<Compressed, ArtifactError> {
+    compress_range(src, upload_name, None)
+}
+
+/// Compress an artifact: its whole file, or for a console its lines.
+pub fn compress_artifact(a: &Artifact) -> Result<Compressed, ArtifactError> {
+    match &a.kind {
+        ArtifactKind::Console { from, to, .. } => {
+            compress_range(&a.file, &a.upload_name, Some((*from, *to)))
+        }
+        _ => compress(&a.file, &a.upload_name),
+    }
+}
+
+/// [`compress`], or with `lines` only those lines (1-based, inclusive) of
+/// the decoded file, gzip-compressed.
+fn compress_range(
+    src: &GatedFile,
+    upload_name: &str,
+    lines: Option<(u64, u64)>,
+) -> Result<Compressed, ArtifactError> {
     let read_err = |source| ArtifactError::Read {
         path: src.path().to_path_buf(),
         source,
@@ -278,6 +309,28 @@ pub fn compress(src: &GatedFile, upload_name: &str) -> Result<Compressed, Artifa
         source_len: 0,
         passthrough: false,
     };
+    if let Some((from, to)) = lines {
+        let source = src.open().map_err(read_err)?;
+        let reader: Box<dyn Read> = if gz {
+            Box::new(MultiGzDecoder::new(BufReader::with_capacity(BUF, source)))
+        } else {
+            Box::new(source)
+        };
+        let mut w = HashingWriter {
+            inner: BufWriter::with_capacity(BUF, file),
+            hasher: Sha256::new(),
+            len: 0,
+        };
+        let mut enc = GzEncoder::new(&mut w, Compression::new(GZIP_LEVEL));
+        let n = copy_lines(BufReader::with_capacity(BUF, reader), &mut enc, from, to)
+            .map_err(read_err)?;
+        enc.finish().map_err(temp_err)?;
+        w.flush().map_err(temp_err)?;
+        out.len = w.len;
+        out.sha256 = w.hasher.finalize().into();
+        out.source_len = n;
+        return Ok(out);
+    }
     if gz {
         let mut w = HashingWriter {
             inner: BufWriter::with_capacity(BUF, file),
@@ -368,6 +421,27 @@ pub fn compress(src: &GatedFile, upload_name: &str) -> Result<Compressed, Artifa
     out.sha256 = w.hasher.finalize().into();
     out.source_len = n;
     Ok(out)
+}
+
+/// Copy lines `from..=to` (1-based) of `r` to `w`; the bytes copied.
+fn copy_lines(mut r: impl io::BufRead, w: &mut impl Write, from: u64, to: u64) -> io::Result<u64> {
+    let mut line = Vec::new();
+    let (mut n, mut copied) = (0u64, 0u64);
+    loop {
+        line.clear();
+        if r.read_until(b'\n', &mut line)? == 0 {
+            break;
+        }
+        n += 1;
+        if n > to {
+            break;
+        }
+        if n >= from {
+            w.write_all(&line)?;
+            copied += line.len() as u64;
+        }
+    }
+    Ok(copied)
 }
 
 /// Uploads to one kernelci-storage server.
@@ -586,6 +660,7 @@ pub fn select(
     layout: &Layout,
     input: &kcidb_harvest_parsers::Input,
     facts: &kcidb_harvest_parsers::Facts,
+    consoles: &[(String, u64, u64)],
 ) -> Vec<Artifact> {
     let gated = |rel: &str| input.file(rel).filter(|f| f.name() == rel);
     let mut out = Vec::new();
@@ -597,15 +672,32 @@ pub fn select(
             resource_name: resource.into(),
         })
     };
-    if let Some(file) = facts.diag.as_ref().and_then(|(file, _)| gated(file)) {
+    let log = facts.diag.as_ref().and_then(|(file, _)| gated(file));
+    if let Some(file) = log.clone() {
         add(ArtifactKind::BuildLog, file, "build.log.gz", "build_log");
     }
-    if let Some(file) = input.file("output_log") {
+    if let Some(file) = input.file("output_log").filter(|_| layout.has_output_log()) {
         add(ArtifactKind::OutputLog, file, "output_log.gz", "output_log");
     }
     let config = layout.config_file(input).and_then(|rel| gated(&rel));
     if let Some(file) = config {
         add(ArtifactKind::Config, file, "config.gz", "config");
+    }
+    if let Some(file) = log {
+        for (test_id, from, to) in consoles {
+            let local = test_id.split_once(':').map_or(test_id.as_str(), |(_, l)| l);
+            let short: String = local.chars().take(18).collect();
+            out.push(Artifact {
+                kind: ArtifactKind::Console {
+                    test_id: test_id.clone(),
+                    from: *from,
+                    to: *to,
+                },
+                file: file.clone(),
+                upload_name: format!("console-{short}.log.gz"),
+                resource_name: format!("console-{short}"),
+            });
+        }
     }
     out
 }

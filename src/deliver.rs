@@ -61,7 +61,7 @@ impl PreparePlan {
         }
         let mut done = Vec::with_capacity(h.artifacts.len());
         for a in &h.artifacts {
-            match artifacts::compress(&a.file, &a.upload_name) {
+            match artifacts::compress_artifact(a) {
                 Ok(c) => done.push(std::sync::Arc::new(c)),
                 Err(_) => return,
             }
@@ -309,7 +309,7 @@ impl Deliverer {
                 let _g = span.enter();
                 let compressed = match h.compressed.get(i) {
                     Some(c) if h.compressed.len() == h.artifacts.len() => Ok(c.clone()),
-                    _ => artifacts::compress(&a.file, &a.upload_name).map(std::sync::Arc::new),
+                    _ => artifacts::compress_artifact(a).map(std::sync::Arc::new),
                 };
                 let result = compressed.and_then(|c| {
                     tracing::debug!(

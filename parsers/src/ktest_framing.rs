@@ -134,6 +134,9 @@ pub enum FrameEvent<'a> {
     /// console output and ktest's monitor messages. Only in that state,
     /// where every line goes through the framer.
     Idle { line: u64, text: &'a [u8] },
+    /// An output line of the TEST command of a test-type test (ktest
+    /// runs it after `run test <TEST>`), without a status glued to it.
+    StepOutput { line: u64, text: &'a [u8] },
     /// A recoverable oddity of the framing.
     Note { line: u64, message: String },
 }
@@ -166,6 +169,11 @@ struct Run {
     build_want: Option<Option<String>>,
     /// The running test watches the console ([`FrameEvent::Idle`]).
     monitor: bool,
+    /// The last idle line was `run test <TEST>`: the next step is the TEST.
+    run_test_next: bool,
+    /// The running step is the TEST command: its output is reported
+    /// ([`FrameEvent::StepOutput`]).
+    capturing: bool,
 }
 
 /// The one ktest framing parser (see the module documentation).
@@ -201,7 +209,9 @@ impl Framer {
     /// [`Framer::next_line`] finds can.
     pub fn needs_every_line(&self) -> bool {
         self.run.as_ref().is_some_and(|r| {
-            r.in_options || r.failed_open.is_some() || (r.monitor && r.pending.is_none())
+            r.in_options
+                || r.failed_open.is_some()
+                || (r.monitor && (r.pending.is_none() || r.capturing))
         })
     }
 
@@ -415,12 +425,23 @@ impl Run {
             // Hot path: output of a running command. Only a line ending in
             // `SUCCESS`, `FAILED!` or `killing process` can matter.
             let t = trim_end(line);
+            let st = match t.last() {
+                Some(b'S') | Some(b'!') => status_tail(t).filter(|st| st.timed),
+                _ => None,
+            };
+            if self.capturing {
+                let shown = st.map_or(t, |st| &t[..st.start]);
+                if !shown.is_empty() {
+                    out(FrameEvent::StepOutput {
+                        line: n,
+                        text: shown,
+                    });
+                }
+            }
             match t.last() {
                 Some(b'S') | Some(b'!') => {
-                    if let Some(st) = status_tail(t) {
-                        if st.timed {
-                            self.close(n, st, out);
-                        }
+                    if let Some(st) = st {
+                        self.close(n, st, out);
                     }
                 }
                 Some(b's') if t.ends_with(b", killing process") => {
@@ -433,6 +454,9 @@ impl Run {
             return false;
         }
         if !self.command_start(n, line, out) && self.monitor {
+            // ktest prints `run test <TEST>` and then runs it as a command:
+            // its output is the test's.
+            self.run_test_next = line.starts_with(b"run test ");
             out(FrameEvent::Idle {
                 line: n,
                 text: line,
@@ -460,12 +484,22 @@ impl Run {
         let command = text(cmd, MAX_COMMAND);
         let build = self.is_build_step(&command);
         self.pending = Some(Pending { line: n });
+        self.capturing = std::mem::take(&mut self.run_test_next);
         out(FrameEvent::StepStart {
             line: n,
             command: &command,
             output_at,
             build,
         });
+        if self.capturing {
+            let shown = status_tail(rest).map_or(rest, |st| &rest[..st.start]);
+            if !trim_end(shown).is_empty() {
+                out(FrameEvent::StepOutput {
+                    line: n,
+                    text: trim_end(shown),
+                });
+            }
+        }
         if let Some(st) = status_tail(rest) {
             // A command without output: the status is on the command line.
             // A bare status counts only before timings were seen and only
@@ -521,6 +555,7 @@ impl Run {
     }
 
     fn close(&mut self, n: u64, st: StatusTail, out: &mut dyn FnMut(FrameEvent<'_>)) {
+        self.capturing = false;
         if self.pending.take().is_some() {
             out(FrameEvent::StepEnd {
                 line: n,
@@ -536,6 +571,7 @@ impl Run {
     /// A line that ktest prints only after a command ended arrived while a
     /// command still looked running: its status was not recognised.
     fn lose_step(&mut self, n: u64, out: &mut dyn FnMut(FrameEvent<'_>)) {
+        self.capturing = false;
         if let Some(p) = self.pending.take() {
             out(FrameEvent::StepLost {
                 line: n,

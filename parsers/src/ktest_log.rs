@@ -258,7 +258,8 @@ impl RunFacts {
             FrameEvent::RunStart { .. }
             | FrameEvent::Option(_)
             | FrameEvent::Commit { .. }
-            | FrameEvent::Idle { .. } => {}
+            | FrameEvent::Idle { .. }
+            | FrameEvent::StepOutput { .. } => {}
             FrameEvent::Fact { line, key, value } => self.push_event(Event::Fact(Fact {
                 key: key.to_string(),
                 value: value.clone(),

@@ -13,9 +13,9 @@
 //! [`Tests`] follows the framer's events of one run and gives the
 //! `ktest.tests` fact: an array with one object per test. It keeps only
 //! bounded text: the console excerpt (the lines around the first bug
-//! line, else the last lines before the verdict) and at most
-//! [`MAX_CONSOLE`] bytes of console output per part, which is uploaded
-//! as the boot's log.
+//! line, else the last lines before the verdict). The console's line
+//! range is kept too: those lines of the log are uploaded as the boot's
+//! log.
 
 use std::collections::VecDeque;
 
@@ -24,8 +24,6 @@ use serde_json::{json, Map, Value};
 use crate::ktest_framing::{FrameEvent, OptLine, StepResult, MAX_TEXT};
 use crate::ktest_log::{text, trim_end};
 
-/// Console bytes kept per part (the boot's uploaded log).
-pub const MAX_CONSOLE: usize = 1 << 20;
 /// Console lines kept for the excerpt: before the verdict, and from the
 /// first bug line on.
 const EXCERPT_LINES: usize = 40;
@@ -82,9 +80,6 @@ struct Console {
     recent: VecDeque<String>,
     /// The lines from the first bug line on.
     bug: Vec<String>,
-    /// Console output (capped at [`MAX_CONSOLE`] bytes).
-    text: String,
-    truncated: bool,
 }
 
 impl Console {
@@ -97,12 +92,6 @@ impl Console {
             self.start_line = Some(n);
         }
         self.end_line = Some(n);
-        if self.text.len() + line.len() < MAX_CONSOLE {
-            self.text.push_str(line);
-            self.text.push('\n');
-        } else {
-            self.truncated = true;
-        }
         if line.trim().is_empty() {
             return;
         }
@@ -158,10 +147,6 @@ impl Console {
             m.insert("ignored_call_trace".into(), Value::from(true));
         }
         m.insert("excerpt".into(), Value::from(self.excerpt()));
-        m.insert("output".into(), Value::from(self.text.as_str()));
-        if self.truncated {
-            m.insert("output_truncated".into(), Value::from(true));
-        }
         Some(Value::Object(m))
     }
 }
@@ -178,6 +163,8 @@ struct Part {
     failed_step: Option<Step>,
     /// `run test <command>`.
     run_test: Option<(u64, String)>,
+    /// The TEST command's step (its status is the test's result).
+    test_step: Option<Step>,
     console: Console,
     /// Console lines after `run test` (the TEST command's run).
     test_console: Console,
@@ -214,6 +201,9 @@ impl Part {
             };
             t.insert("line".into(), Value::from(*line));
             t.insert("command".into(), Value::from(cmd.as_str()));
+            if let Some(step) = &self.test_step {
+                t.insert("step".into(), step.json());
+            }
             m.insert("run_test".into(), Value::Object(t));
         }
         for (k, v) in &self.times {
@@ -346,6 +336,9 @@ impl Tests {
                     if p.run_test.is_none() && p.console.outcome.is_none() {
                         p.console.clear();
                     }
+                    if p.run_test.is_some() && p.test_step.is_none() {
+                        p.test_step = self.step.clone();
+                    }
                 }
                 self.seen(*line);
             }
@@ -361,6 +354,9 @@ impl Tests {
                     if let Some(p) = self.tests.last_mut().and_then(Test::part) {
                         if p.build.as_ref().is_some_and(|b| b.line == step.line) {
                             p.build = Some(step.clone());
+                        }
+                        if p.test_step.as_ref().is_some_and(|t| t.line == step.line) {
+                            p.test_step = Some(step.clone());
                         }
                         if *result == StepResult::Failed && p.failed_step.is_none() {
                             p.failed_step = Some(step);
@@ -388,6 +384,12 @@ impl Tests {
                 self.seen(*line);
             }
             FrameEvent::Idle { line, text } => self.idle(*line, text),
+            FrameEvent::StepOutput { line, text } => {
+                if let Some(p) = self.tests.last_mut().and_then(Test::part) {
+                    p.test_console.push(*line, &text_of(text));
+                }
+                self.seen(*line);
+            }
             _ => {}
         }
     }
@@ -475,7 +477,7 @@ impl Tests {
         let Some(p) = self.tests.last_mut().and_then(Test::part) else {
             return;
         };
-        let line = text(trim_end(raw), MAX_TEXT);
+        let line = text_of(raw);
         if is_monitor_chatter(&line) {
             return;
         }
@@ -534,6 +536,10 @@ impl Part {
             && self.run_test.is_none()
             && self.failed_step.is_none()
     }
+}
+
+fn text_of(raw: &[u8]) -> String {
+    text(trim_end(raw), MAX_TEXT)
 }
 
 /// ktest's own lines between the console's (not console output).

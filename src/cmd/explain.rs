@@ -45,6 +45,7 @@ pub fn run(args: &ExplainArgs) -> Result<Verdict, CmdError> {
             "layout": y.layout.id,
             "in_progress": in_progress,
             "status_reason": y.status_reason,
+            "results": y.results,
             "warnings": y.warnings,
             "fields": y.provenance,
             "diagnostics": diag.as_ref().map(|d| &d.diagnostics),
@@ -79,6 +80,19 @@ fn table(y: &DirYield, in_progress: Option<&str>) -> String {
         y.status.as_str(),
         escape(&y.status_reason)
     ));
+    if !y.results.is_empty() {
+        s.push_str("builds and tests of the run (each from its own part of the log):\n");
+        for r in &y.results {
+            let status = r.status.map_or("-", |s| s.as_str());
+            s.push_str(&format!(
+                "  {}: {status} ({})\n    {}\n",
+                escape(&r.what),
+                escape(&r.reason),
+                escape(&r.id)
+            ));
+        }
+        s.push('\n');
+    }
     if !y.warnings.is_empty() {
         s.push_str("warnings:\n");
         for w in &y.warnings {
@@ -89,11 +103,14 @@ fn table(y: &DirYield, in_progress: Option<&str>) -> String {
     let width = y
         .provenance
         .iter()
-        .map(|f| f.object.len() + f.field.len() + 1)
+        .map(|f| f.object.len() + f.field.len() + 1 + f.of.as_ref().map_or(0, |o| o.len() + 2))
         .max()
         .unwrap_or(10);
     for f in &y.provenance {
-        let name = format!("{}.{}", f.object, f.field);
+        let name = match &f.of {
+            Some(of) => format!("{}[{of}].{}", f.object, f.field),
+            None => format!("{}.{}", f.object, f.field),
+        };
         let mut value = f.value.to_string();
         let n = value.chars().count();
         if n > SHOWN_VALUE {

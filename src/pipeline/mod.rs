@@ -135,6 +135,9 @@ pub enum ArtifactKind {
     OutputLog,
     /// The build's `.config` → `build.config_url` and `output_files["config"]`.
     Config,
+    /// The console output ktest watched for one test (lines `from..=to` of
+    /// the build log) → that test's `log_url`.
+    Console { test_id: String, from: u64, to: u64 },
 }
 
 /// A file to compress and upload.
@@ -142,7 +145,8 @@ pub enum ArtifactKind {
 pub struct Artifact {
     pub kind: ArtifactKind,
     /// The file, as the directory's gate handed it out (may already be
-    /// gzip-compressed, e.g. `log.gz`): nothing else can be published.
+    /// gzip-compressed, e.g. `log.gz`): nothing else can be published (a
+    /// console is a range of lines of the build log).
     pub file: GatedFile,
     /// File name under `<origin>/<build id local part>/`, always ending in `.gz`
     /// (`build.log.gz`, `output_log.gz`, `config.gz`).
@@ -336,7 +340,7 @@ pub fn report(c: Collected, opts: &Options) -> Result<DirYield, HarvestError> {
             tests: merged.searches.join(", "),
         });
     }
-    let artifacts = crate::artifacts::select(layout, &input, &facts);
+    let artifacts = crate::artifacts::select(layout, &input, &facts, &merged.consoles);
     let mut warnings: Vec<String> = facts
         .warnings
         .iter()

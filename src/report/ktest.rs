@@ -102,8 +102,6 @@ pub struct Console {
     pub bug_line: Option<u64>,
     #[serde(default)]
     pub excerpt: String,
-    #[serde(default)]
-    pub output: String,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -116,6 +114,8 @@ pub struct ConsoleVerdict {
 pub struct RunTest {
     pub line: u64,
     pub command: String,
+    /// The TEST command's step: its status is the test's.
+    pub step: Option<Step>,
     #[serde(flatten)]
     pub console: Console,
 }
@@ -190,8 +190,9 @@ pub struct TestsReport {
     pub reason: String,
     /// Tests that are searches (bisect, …): not submitted.
     pub searches: Vec<String>,
-    /// Console outputs to upload as the boot and test logs: (test id, text).
-    pub consoles: Vec<(String, String)>,
+    /// Consoles to upload as the boot and test logs: (test id, first and
+    /// last line in the build log).
+    pub consoles: Vec<(String, u64, u64)>,
     /// `ktest run of 3 tests (2 of 3 successful): 3 builds, 1 test`.
     pub line: String,
 }
@@ -430,8 +431,8 @@ fn push_test(
             .map(|d| format!("{d} seconds"))
             .unwrap_or_default(),
     });
-    if let Some(c) = console.filter(|c| !c.output.is_empty()) {
-        out.consoles.push((test.id.clone(), c.output.clone()));
+    if let Some((from, to)) = console.and_then(|c| Some((c.start_line?, c.end_line?))) {
+        out.consoles.push((test.id.clone(), from, to));
     }
     out.tests.push(test);
 }
@@ -664,6 +665,9 @@ fn kernel_under_test(
     let mut fields = build::fields(view, ctx.overrides, t);
     fields.duration = None;
     fields.command = None;
+    if fields.config_name.as_deref() == Some("nobuild") {
+        fields.config_name = None;
+    }
     let run_id = u.run_id(rc.run_id);
     let id = part_id(ctx, checkout, &fields, &run_id, u, t);
     let mut m = Map::new();
@@ -791,7 +795,7 @@ fn boot_test(
             .part
             .reboot_time
             .and_then(|s| names::seconds_number(s as f64)),
-        log_excerpt: non_empty(&console.excerpt).map(|e| status::clip_excerpt(&e)),
+        log_excerpt: boot_excerpt(&console.excerpt, status).map(|e| status::clip_excerpt(&e)),
         environment: machine.map(|m| Environment {
             comment: Some(m),
             ..Default::default()
@@ -858,35 +862,39 @@ fn run_test(
     let path = format!("ktest.{}", path_segment(u.test));
     let run = u.part.run_test.as_ref();
     let failure = u.failed_here().then(|| u.test.failure()).flatten();
-    let (status, reason) = match (run, failure) {
-        (None, _) => (
+    let step = run.and_then(|r| r.step.as_ref());
+    let at = |s: &Step| s.end_line.unwrap_or(s.line);
+    let (status, reason) = match (run, step.and_then(|s| s.result.as_deref()), failure) {
+        (None, _, _) => (
             Status::Error,
             "the TEST command did not run (no `run test` line)".to_string(),
         ),
-        (Some(_), Some((r, at))) if r.to_ascii_lowercase().contains("test failed") => {
-            (Status::Fail, format!("ktest: {r} (log:{at})"))
-        }
-        (Some(_), Some((r, at))) => (
+        (Some(_), Some("FAILED"), _) => (
+            Status::Fail,
+            format!("the TEST command failed (log:{})", step.map_or(0, at)),
+        ),
+        (Some(_), _, Some((r, at))) if r.to_ascii_lowercase().contains("test failed") => (
+            Status::Fail,
+            format!("ktest: {r} (log:{at}): a bug report on the console while it ran"),
+        ),
+        (Some(_), _, Some((r, at))) => (
             Status::Error,
             format!("ktest failed while the test ran: {r} (log:{at})"),
         ),
-        (Some(_), None) if u.last && u.test.result.as_deref() == Some("SUCCESS") => (
+        (Some(_), Some(_), None) => (
+            Status::Pass,
+            format!("the TEST command succeeded (log:{})", step.map_or(0, at)),
+        ),
+        (Some(_), None, None) if u.last && u.test.result.as_deref() == Some("SUCCESS") => (
             Status::Pass,
             format!(
-                "the TEST command succeeded (success banner at log:{})",
+                "the test succeeded (success banner at log:{})",
                 u.test.result_line.unwrap_or(0)
             ),
         ),
-        (Some(r), None) if !u.last => (
-            Status::Pass,
-            format!(
-                "the TEST command succeeded (log:{}), the next patch ran",
-                r.line
-            ),
-        ),
-        (Some(_), None) => (
+        (Some(_), None, None) => (
             Status::Error,
-            "the run ended before the test's result".to_string(),
+            "the run ended before the TEST command's result".to_string(),
         ),
     };
     t.set("test", "status", &status, &reason);
@@ -951,6 +959,19 @@ pub fn test_id(build_id: &str, path: &str) -> String {
         "{origin}:t-{}",
         ids::sha256_hex(&format!("{build_id}|{path}"))
     )
+}
+
+/// The console excerpt of a boot: all of it (the lines up to and after
+/// the bug, or the last ones) when it did not pass; of a passing boot only
+/// its last lines, the boot prompt among them.
+fn boot_excerpt(excerpt: &str, status: Status) -> Option<String> {
+    const PASS_LINES: usize = 12;
+    let e = non_empty(excerpt)?;
+    if status != Status::Pass {
+        return Some(e);
+    }
+    let lines: Vec<&str> = e.lines().collect();
+    Some(lines[lines.len().saturating_sub(PASS_LINES)..].join("\n"))
 }
 
 fn non_empty(s: &str) -> Option<String> {

@@ -60,8 +60,8 @@ pub struct Merged {
     /// A run of several ktest tests (or of one that boots): one line per
     /// build and test ([`ktest`]); empty for a single build.
     pub results: Vec<ktest::ResultLine>,
-    /// Console outputs to upload as test logs: (test id, text).
-    pub consoles: Vec<(String, String)>,
+    /// Consoles to upload as test logs: (test id, first and last line).
+    pub consoles: Vec<(String, u64, u64)>,
     /// Tests of the run that are searches (bisect, …), not submitted.
     pub searches: Vec<String>,
     /// The human line of a run of several tests (instead of the mail line).
