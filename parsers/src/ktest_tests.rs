@@ -300,7 +300,9 @@ impl Tests {
             FrameEvent::Fact { line, key, value } => self.fact(*line, key, value),
             FrameEvent::Commit { line, item } => {
                 if let Some(t) = self.tests.last_mut() {
-                    if t.parts.len() == 1 && t.parts[0].is_empty() {
+                    // what came before the first commit (the list of
+                    // commits to test) is no patch
+                    if t.parts.len() == 1 && t.parts[0].is_preamble() {
                         t.parts.clear();
                     }
                     if t.parts.len() < MAX_PARTS {
@@ -530,9 +532,10 @@ impl Tests {
 }
 
 impl Part {
-    fn is_empty(&self) -> bool {
-        self.build.is_none()
-            && self.console.start_line.is_none()
+    /// A part that is not a patch: no commit, and nothing built or run.
+    fn is_preamble(&self) -> bool {
+        self.commit.is_none()
+            && self.build.is_none()
             && self.run_test.is_none()
             && self.failed_step.is_none()
     }
@@ -575,5 +578,96 @@ fn verdict_line(line: &str) -> Option<&'static str> {
         Some("triple_fault")
     } else {
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::keys;
+    use crate::ktest_log::Framing;
+    use crate::logscan::scan;
+    use serde_json::Value;
+
+    /// `ktest.tests` of a log, read through the fast path (scan) and line
+    /// by line: both must agree.
+    fn tests_of(log: &str) -> Vec<Value> {
+        let mut f = Framing::new("log");
+        scan("log", log.as_bytes(), &mut [&mut f]).expect("scan");
+        let fast = f.into_facts();
+        let mut g = Framing::new("log");
+        for (i, l) in log.split_terminator('\n').enumerate() {
+            crate::logscan::LineSink::line(&mut g, i as u64 + 1, l.as_bytes());
+        }
+        let slow = g.into_facts();
+        let get = |f: &crate::Facts| f.last(keys::KTEST_TESTS).map(|x| x.value.clone());
+        assert_eq!(get(&fast), get(&slow), "fast path and line path differ");
+        get(&fast)
+            .and_then(|v| v.as_array().cloned())
+            .unwrap_or_default()
+    }
+
+    const HEAD: &str = "STARTING AUTOMATED TESTS\n\nDEFAULT OPTIONS:\nMAKE_CMD = make\nOUTPUT_DIR = /o\nBUILD_OPTIONS = -j2\nTEST_TYPE[2] = boot\n\n";
+
+    #[test]
+    fn each_test_has_its_build_console_and_verdict() {
+        let log = format!(
+            "{HEAD}RUNNING TEST 1 of 2 with option build tinyconfig no_install\n\n\
+make O=/o -j2 ... x\n[3 seconds] FAILED!\nFAILED\n%%%%\n\
+KTEST RESULT: TEST 1 Failed: failed build\n%%%%\n\n\
+RUNNING TEST 2 of 2 with option boot nobuild no_install\n\n\
+/bin/reboot-it ... [0 seconds] SUCCESS\n\
+Linux version 6.1.0\nRun /init as init process\nKernel panic - not syncing: Attempted to kill init!\n\
+bug timed out after 1 seconds\nFAILED\nReboot time:  1 minute 8 seconds\n\
+%%%%\nKTEST RESULT: TEST 2 Failed: failed - got a bug report\n%%%%\n\n    0 of 2 tests were successful\n"
+        );
+        let t = tests_of(&log);
+        assert_eq!(t.len(), 2);
+        assert_eq!(t[0]["type"], "build");
+        assert_eq!(t[0]["run_type"], "tinyconfig");
+        assert_eq!(t[0]["parts"][0]["build"]["result"], "FAILED");
+        assert_eq!(t[0]["reason"], "failed build");
+        assert!(t[0]["parts"][0].get("console").is_none());
+        let c = &t[1]["parts"][0]["console"];
+        assert_eq!(c["outcome"], "bug");
+        assert_eq!(c["start_line"], 21);
+        assert_eq!(c["bug_line"], 23);
+        assert!(c["excerpt"]
+            .as_str()
+            .unwrap_or("")
+            .contains("Kernel panic - not syncing"));
+        assert_eq!(t[1]["parts"][0]["reboot_time"], 68);
+        assert_eq!(t[1]["options"][0]["key"], "TEST_TYPE");
+    }
+
+    #[test]
+    fn a_patchcheck_has_a_part_per_commit_and_the_test_run_its_output() {
+        let log = format!(
+            "{HEAD}RUNNING TEST 1 of 1 (smoke) with option patchcheck test\n\n\
+Going to test the following commits:\naaaa first\nbbbb second\n\n\
+Processing commit \"aaaa first\"\n\ngit checkout aaaa ... [0 seconds] SUCCESS\n\
+make O=/o -j2 ... [5 seconds] SUCCESS\n/bin/reboot-it ... [0 seconds] SUCCESS\n\
+harvest-boot: login:\nSuccessful boot found: break after 1 second\n\
+run test /t.sh\n/t.sh ... t: one\nt: two\n[1 second] SUCCESS\nTest time:    1 second\n\n\
+Processing commit \"bbbb second\"\n\ngit checkout bbbb ... [0 seconds] SUCCESS\n\
+make O=/o -j2 ... [4 seconds] SUCCESS\n/bin/reboot-it ... [0 seconds] SUCCESS\n\
+harvest-boot: login:\nSuccessful boot found: break after 1 second\n\
+run test /t.sh\n/t.sh ... t: broken\n[1 second] FAILED!\nFAILED\n\
+KTEST RESULT: TEST 1 (smoke) Failed: test failed\n"
+        );
+        let t = tests_of(&log);
+        assert_eq!(t.len(), 1);
+        assert_eq!(t[0]["name"], "smoke");
+        let parts = t[0]["parts"].as_array().expect("parts");
+        assert_eq!(parts.len(), 2, "{parts:?}");
+        assert_eq!(parts[0]["commit"], "aaaa");
+        assert_eq!(parts[1]["subject"], "second");
+        assert_eq!(parts[0]["console"]["outcome"], "booted");
+        let run = &parts[0]["run_test"];
+        assert_eq!(run["command"], "/t.sh");
+        assert_eq!(run["step"]["result"], "SUCCESS");
+        assert_eq!(run["excerpt"], "t: one\nt: two");
+        assert_eq!(parts[1]["run_test"]["step"]["result"], "FAILED");
+        assert_eq!(parts[1]["run_test"]["excerpt"], "t: broken");
+        assert_eq!(t[0]["result"], "FAILED");
     }
 }

@@ -347,6 +347,11 @@ pub fn report(c: Collected, opts: &Options) -> Result<DirYield, HarvestError> {
         .map(ToString::to_string)
         .chain(merged.warnings.iter().cloned())
         .collect();
+    for s in &merged.searches {
+        warnings.push(format!(
+            "{s} is a search, not a result: nothing is submitted for it (docs/ktest.md#searches-are-not-results)"
+        ));
+    }
     if merged.report.checkouts[0].git_repository_url.is_none() {
         warnings.push(
             "repository URL unknown (no https source, not a local linux-X.Y.y mirror): pass --git-repo-url"

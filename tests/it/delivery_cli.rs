@@ -979,3 +979,52 @@ fn send_says_nothing_of_log_storage_it_does_not_use() {
     assert!(!err.contains("storage"), "{err}");
     assert!(err.contains("sent as "), "{err}");
 }
+
+#[test]
+fn a_ktest_run_is_delivered_in_one_submission_with_each_boot_console_uploaded() {
+    let w = world();
+    let dir = w.results().join("builds-middle-fails");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let src = common::repo().join("fixtures/ktest/builds-middle-fails");
+    for e in std::fs::read_dir(&src).expect("fixture") {
+        let e = e.expect("entry");
+        std::fs::copy(e.path(), dir.join(e.file_name())).expect("copy");
+    }
+    let out = common::bin(w.root())
+        .args(harvest_args(std::slice::from_ref(&dir)))
+        .arg("--allow-unknown-commit")
+        .args(w.delivery(&w.rest_token, "5s"))
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0), "delivered: {}", text(&out));
+    let subs = w.rest.submissions();
+    assert_eq!(subs.len(), 1, "{}", text(&out));
+    let sent = subs[0].json();
+    assert_eq!(sent["builds"].as_array().map(Vec::len), Some(3));
+    let tests = sent["tests"].as_array().expect("tests");
+    assert_eq!(tests.len(), 1);
+    let url = tests[0]["log_url"].as_str().expect("the boot's log_url");
+    let base = w.storage.url();
+    let console = common::gunzip(&w.storage.files()[url_key(url, &base)]);
+    let lines = tests[0]["misc"]["console_lines"].as_array().expect("lines");
+    let (from, to) = (
+        lines[0].as_u64().unwrap() as usize,
+        lines[1].as_u64().unwrap() as usize,
+    );
+    let log = std::fs::read_to_string(dir.join("log")).expect("log");
+    let want: String = log
+        .split_inclusive('\n')
+        .skip(from - 1)
+        .take(to - from + 1)
+        .collect();
+    assert_eq!(String::from_utf8_lossy(&console), want);
+    assert!(want.starts_with("Linux version 6.1.172-harvest"), "{want}");
+    assert!(want.contains("harvest-boot: login:"));
+    // every build points at the whole ktest log
+    for b in sent["builds"].as_array().unwrap() {
+        assert!(b["log_url"]
+            .as_str()
+            .unwrap_or("")
+            .ends_with("/build.log.gz"));
+    }
+}
