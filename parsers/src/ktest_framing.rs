@@ -359,11 +359,14 @@ impl Run {
                     return false;
                 }
             }
-            b'P' if self.pending.is_none() => {
+            b'P' => {
                 if let Some(item) = line
                     .strip_prefix(b"Processing commit \"")
                     .and_then(|r| trim_end(r).strip_suffix(b"\""))
                 {
+                    // ktest prints it between commands; a command still
+                    // open here had no status (`git rev-list … ... <sha>`)
+                    self.lose_step(n, out);
                     out(FrameEvent::Commit {
                         line: n,
                         item: text(item, MAX_TEXT),
@@ -677,19 +680,18 @@ const NEEDLES: [&[u8]; 17] = [
     b" ...",
     b"RUNNING TEST ",
     b"DEFAULT OPTIONS:",
-    // 13..=15: inside a run (ktest's other times).
+    // 13..=16: inside a run (ktest's other times, patchcheck's next patch).
     b"Reboot time:",
     b"Test time:",
     b"Install time:",
-    // 16: inside a run while no command runs (patchcheck's next patch).
     b"Processing commit \"",
 ];
 
 /// Bit sets over [`NEEDLES`].
 const NEEDLES_NO_RUN: u32 = 1;
-const NEEDLES_RUN: u32 = 0xff | 1 << 13 | 1 << 14 | 1 << 15;
+const NEEDLES_RUN: u32 = 0xff | 1 << 13 | 1 << 14 | 1 << 15 | 1 << 16;
 const NEEDLES_PENDING: u32 = NEEDLES_RUN | 1 << 8 | 1 << 9;
-const NEEDLES_IDLE: u32 = NEEDLES_RUN | 1 << 10 | 1 << 11 | 1 << 12 | 1 << 16;
+const NEEDLES_IDLE: u32 = NEEDLES_RUN | 1 << 10 | 1 << 11 | 1 << 12;
 
 /// One multi-literal searcher per needle set (a single pass finds the
 /// earliest match of any needle of the set).

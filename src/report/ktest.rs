@@ -269,6 +269,13 @@ pub fn merge_tests(
             .sum::<u64>();
         }
     }
+    // the directory's checkout stays only if a build was made from it (a
+    // patchcheck builds each patch at its own commit)
+    let used: std::collections::HashSet<String> =
+        out.builds.iter().map(|b| b.checkout_id.clone()).collect();
+    if out.checkouts.iter().any(|c| used.contains(&c.id)) {
+        out.checkouts.retain(|c| used.contains(&c.id));
+    }
     out.status = worst(&out.results);
     out.reason = run_reason(facts, tests, &out);
     out.line = run_line(tests, &out);
@@ -530,6 +537,19 @@ fn view(facts: &Facts, u: &Unit<'_>) -> Facts {
             key: format!("{}{}", keys::KTEST_OPT_PREFIX, o.key),
             value: Value::from(o.value.as_str()),
             loc: Loc::new(log, Some(o.line)),
+        });
+    }
+    if u.patches {
+        // patchcheck builds each patch with `useconfig:<MIN_CONFIG>`, else
+        // `oldconfig` (ktest.pl's patchcheck), whatever BUILD_TYPE says
+        let build_type = match v.str(&format!("{}MIN_CONFIG", keys::KTEST_OPT_PREFIX)) {
+            Some((min, _)) => format!("useconfig:{min}"),
+            None => "oldconfig".to_string(),
+        };
+        v.add(Fact {
+            key: format!("{}BUILD_TYPE", keys::KTEST_OPT_PREFIX),
+            value: Value::from(build_type),
+            loc: Loc::new(log, Some(u.part.start_line)),
         });
     }
     v.diag = facts.diag.as_ref().map(|(file, whole)| {

@@ -218,3 +218,67 @@ fn the_human_line_has_one_line_per_build_and_test() {
         "{err}"
     );
 }
+
+#[test]
+fn a_patchcheck_is_a_build_and_boot_per_commit_each_its_own_checkout() {
+    let r = report("patchcheck");
+    let b = builds(&r);
+    assert_eq!(statuses(&b), ["PASS", "PASS"]);
+    let commits: Vec<&str> = b
+        .iter()
+        .filter_map(|x| x["misc"]["commit"].as_str())
+        .collect();
+    assert_eq!(
+        commits,
+        [
+            "4da5885478b5aaa42fd88ee2d29de1776217b239",
+            "c385dfa1ab0f17b074a48c29791c071c93fe2cb4"
+        ]
+    );
+    // each patch's checkout is its commit
+    let checkouts = r["checkouts"].as_array().expect("checkouts");
+    assert_eq!(checkouts.len(), 2);
+    for (build, commit) in b.iter().zip(&commits) {
+        let ck = checkouts
+            .iter()
+            .find(|c| c["id"] == build["checkout_id"])
+            .expect("the build's checkout");
+        assert_eq!(ck["git_commit_hash"], *commit);
+        assert_eq!(ck["patchset_hash"], "");
+    }
+    // the warning the second patch adds is its own
+    let warnings: Vec<u64> = b
+        .iter()
+        .map(|x| x["misc"]["warnings"].as_u64().unwrap_or(99))
+        .collect();
+    assert_eq!(warnings, [0, 1]);
+    assert!(b[1]["log_excerpt"]
+        .as_str()
+        .unwrap_or("")
+        .contains("unused variable ‘harvest_unused’"));
+    assert!(b.iter().all(|x| x["config_name"] == "qemu-full.config"));
+    let t = tests(&r);
+    assert_eq!(statuses(&t), ["PASS", "PASS"]);
+    assert_eq!(t[0]["build_id"], b[0]["id"]);
+    assert_eq!(t[1]["build_id"], b[1]["id"]);
+}
+
+#[test]
+fn a_run_of_only_searches_is_refused_with_a_clear_line() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let log = std::fs::read_to_string(case("boot-pass").join("log"))
+        .expect("log")
+        .replace("with option boot nobuild", "with option bisect boot");
+    std::fs::write(tmp.path().join("log"), log).expect("write");
+    let out = harvester()
+        .arg(tmp.path())
+        .args(["--origin", "gregkh", "--dry-run"])
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("only searched (test 1 (bisect))") && err.contains("nothing to report"),
+        "{err}"
+    );
+}
