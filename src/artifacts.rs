@@ -316,19 +316,9 @@ fn compress_range(
         } else {
             Box::new(source)
         };
-        let mut w = HashingWriter {
-            inner: BufWriter::with_capacity(BUF, file),
-            hasher: Sha256::new(),
-            len: 0,
-        };
-        let mut enc = GzEncoder::new(&mut w, Compression::new(GZIP_LEVEL));
-        let n = copy_lines(BufReader::with_capacity(BUF, reader), &mut enc, from, to)
-            .map_err(read_err)?;
-        enc.finish().map_err(temp_err)?;
-        w.flush().map_err(temp_err)?;
-        out.len = w.len;
-        out.sha256 = w.hasher.finalize().into();
-        out.source_len = n;
+        gzip_into(&mut out, file, &temp_err, |enc| {
+            copy_lines(BufReader::with_capacity(BUF, reader), enc, from, to).map_err(read_err)
+        })?;
         return Ok(out);
     }
     if gz {
@@ -370,57 +360,59 @@ fn compress_range(
         // truncated away).
         drop(w);
         let file = File::create(&out.path).map_err(temp_err)?;
-        let mut w = HashingWriter {
-            inner: BufWriter::with_capacity(BUF, file),
-            hasher: Sha256::new(),
-            len: 0,
-        };
         let source = src.open().map_err(read_err)?;
         let mut dec = MultiGzDecoder::new(BufReader::with_capacity(BUF, source));
-        let mut enc = GzEncoder::new(&mut w, Compression::new(GZIP_LEVEL));
-        let mut buf = vec![0u8; BUF];
-        let mut n_in = 0u64;
-        loop {
-            match dec.read(&mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => {
-                    enc.write_all(&buf[..n]).map_err(temp_err)?;
-                    n_in += n as u64;
+        gzip_into(&mut out, file, &temp_err, |enc| {
+            let mut buf = vec![0u8; BUF];
+            let mut n_in = 0u64;
+            loop {
+                match dec.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        enc.write_all(&buf[..n]).map_err(temp_err)?;
+                        n_in += n as u64;
+                    }
                 }
             }
-        }
-        enc.finish().map_err(temp_err)?;
-        w.flush().map_err(temp_err)?;
-        out.len = w.len;
-        out.sha256 = w.hasher.finalize().into();
-        out.source_len = n_in;
+            Ok(n_in)
+        })?;
         return Ok(out);
     }
     let source = src.open().map_err(read_err)?;
+    let mut reader = BufReader::with_capacity(BUF, source);
+    gzip_into(&mut out, file, &temp_err, |enc| {
+        // Tell a read error from a write error by where it came from is
+        // not possible through io::copy; the source is the likely one.
+        io::copy(&mut reader, enc).map_err(|e| ArtifactError::Read {
+            path: src.path().to_path_buf(),
+            source: e,
+        })
+    })?;
+    Ok(out)
+}
+
+/// gzip what `fill` writes (it returns the bytes it read) into `file`,
+/// hashing the compressed bytes: `out` gets their length and sha256 and
+/// the source's length.
+fn gzip_into(
+    out: &mut Compressed,
+    file: File,
+    temp_err: &dyn Fn(io::Error) -> ArtifactError,
+    fill: impl FnOnce(&mut GzEncoder<&mut HashingWriter<BufWriter<File>>>) -> Result<u64, ArtifactError>,
+) -> Result<(), ArtifactError> {
     let mut w = HashingWriter {
         inner: BufWriter::with_capacity(BUF, file),
         hasher: Sha256::new(),
         len: 0,
     };
-    let n = {
-        let mut reader = BufReader::with_capacity(BUF, source);
-        let mut enc = GzEncoder::new(&mut w, Compression::new(GZIP_LEVEL));
-        let n = io::copy(&mut reader, &mut enc).map_err(|e| {
-            // Tell a read error from a write error by where it came from is
-            // not possible through io::copy; the source is the likely one.
-            ArtifactError::Read {
-                path: src.path().to_path_buf(),
-                source: e,
-            }
-        })?;
-        enc.finish().map_err(temp_err)?;
-        n
-    };
+    let mut enc = GzEncoder::new(&mut w, Compression::new(GZIP_LEVEL));
+    let n = fill(&mut enc)?;
+    enc.finish().map_err(temp_err)?;
     w.flush().map_err(temp_err)?;
     out.len = w.len;
     out.sha256 = w.hasher.finalize().into();
     out.source_len = n;
-    Ok(out)
+    Ok(())
 }
 
 /// Copy lines `from..=to` (1-based) of `r` to `w`; the bytes copied.

@@ -41,14 +41,14 @@ const MAX_EVENTS: usize = 2048;
 const KEEP_PER_KIND: usize = 128;
 
 /// One `<command> ... [N seconds] RESULT` step.
-#[derive(Clone, Debug)]
-struct Step {
-    command: String,
-    line: u64,
-    end_line: Option<u64>,
-    seconds: Option<u64>,
-    result: Option<StepResult>,
-    timeout: bool,
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Step {
+    pub(crate) command: String,
+    pub(crate) line: u64,
+    pub(crate) end_line: Option<u64>,
+    pub(crate) seconds: Option<u64>,
+    pub(crate) result: Option<StepResult>,
+    pub(crate) timeout: bool,
 }
 
 /// Facts of one run, in the order they were met.
@@ -504,7 +504,7 @@ impl RunFacts {
     }
 }
 
-fn step_json(step: &Step) -> Value {
+pub(crate) fn step_json(step: &Step) -> Value {
     let mut m = Map::new();
     m.insert("command".into(), Value::from(step.command.as_str()));
     if let Some(s) = step.seconds {

@@ -22,7 +22,7 @@ use std::collections::VecDeque;
 use serde_json::{json, Map, Value};
 
 use crate::ktest_framing::{FrameEvent, OptLine, StepResult, MAX_TEXT};
-use crate::ktest_log::{text, trim_end};
+use crate::ktest_log::{text, trim_end, Step};
 
 /// Console lines kept for the excerpt: before the verdict, and from the
 /// first bug line on.
@@ -33,32 +33,14 @@ const MAX_TESTS: usize = 512;
 /// Parts kept per test (patches of a patchcheck).
 const MAX_PARTS: usize = 512;
 
-/// A command step of a part.
-#[derive(Clone, Debug, Default)]
-struct Step {
-    command: String,
-    line: u64,
-    end_line: Option<u64>,
-    seconds: Option<u64>,
-    result: Option<StepResult>,
-}
-
-impl Step {
-    fn json(&self) -> Value {
-        let mut m = Map::new();
-        m.insert("command".into(), Value::from(self.command.as_str()));
-        m.insert("line".into(), Value::from(self.line));
-        if let Some(e) = self.end_line {
-            m.insert("end_line".into(), Value::from(e));
-        }
-        if let Some(s) = self.seconds {
-            m.insert("seconds".into(), Value::from(s));
-        }
-        if let Some(r) = self.result {
-            m.insert("result".into(), Value::from(r.as_str()));
-        }
-        Value::Object(m)
+/// A command step of a part, with its line (the facts of
+/// [`crate::ktest_log`] give it as the fact's location).
+fn step_json(step: &Step) -> Value {
+    let mut v = crate::ktest_log::step_json(step);
+    if let Value::Object(m) = &mut v {
+        m.insert("line".into(), Value::from(step.line));
     }
+    v
 }
 
 /// What ktest saw on the console of one part.
@@ -95,8 +77,7 @@ impl Console {
         if line.trim().is_empty() {
             return;
         }
-        let lower_has_trace = || line.to_ascii_lowercase().contains("call trace:");
-        if self.bug_line.is_none() && (line.contains("Kernel panic -") || lower_has_trace()) {
+        if self.bug_line.is_none() && (line.contains("Kernel panic -") || has_call_trace(line)) {
             self.bug_line = Some(n);
         }
         if self.bug_line.is_some() {
@@ -186,10 +167,10 @@ impl Part {
             }
         }
         if let Some(b) = &self.build {
-            m.insert("build".into(), b.json());
+            m.insert("build".into(), step_json(b));
         }
         if let Some(f) = &self.failed_step {
-            m.insert("failed_step".into(), f.json());
+            m.insert("failed_step".into(), step_json(f));
         }
         if let Some(c) = self.console.json() {
             m.insert("console".into(), c);
@@ -202,7 +183,7 @@ impl Part {
             t.insert("line".into(), Value::from(*line));
             t.insert("command".into(), Value::from(cmd.as_str()));
             if let Some(step) = &self.test_step {
-                t.insert("step".into(), step.json());
+                t.insert("step".into(), step_json(step));
             }
             m.insert("run_test".into(), Value::Object(t));
         }
@@ -539,6 +520,13 @@ impl Part {
             && self.run_test.is_none()
             && self.failed_step.is_none()
     }
+}
+
+/// ktest's `/call trace:/i`, without lowercasing a copy of every line.
+fn has_call_trace(line: &str) -> bool {
+    line.as_bytes()
+        .windows(b"call trace:".len())
+        .any(|w| w.eq_ignore_ascii_case(b"call trace:"))
 }
 
 fn text_of(raw: &[u8]) -> String {

@@ -409,26 +409,14 @@ pub fn mail_line(m: &Merged) -> String {
     if let Some(line) = &m.run_line {
         return line.clone();
     }
-    let b = &m.report.builds[0];
-    let misc = b.misc.as_ref();
-    let get = |k: &str| misc.and_then(|m| m.get(k)).and_then(|v| v.as_u64());
     let verdict = if m.status == Status::Pass {
         "was good"
     } else {
         "FAILED!"
     };
-    let mut counts = Vec::new();
-    for (raw, letter) in [("warnings_raw", "W"), ("errors_raw", "E")] {
-        if let Some(r) = get(raw) {
-            counts.push(format!("{letter}:{r}"));
-        }
-    }
-    if let Some(d) = &b.duration {
-        counts.push(format!("{d} seconds"));
-    }
     format!(
         "Build of {} {verdict} ({})",
         m.version_label,
-        counts.join(" ")
+        report::build::counts_text(&m.report.builds[0])
     )
 }

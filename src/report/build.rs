@@ -24,6 +24,39 @@ pub struct Fields {
     pub command: Option<String>,
 }
 
+impl Fields {
+    /// A build with these fields set (the caller adds id, origin,
+    /// checkout, comment, excerpt, status and misc).
+    pub fn into_build(self) -> crate::kcidb::Build {
+        crate::kcidb::Build {
+            start_time: self.start_time,
+            duration: self.duration.and_then(names::seconds_number),
+            architecture: self.architecture,
+            command: self.command,
+            compiler: self.compiler,
+            config_name: self.config_name,
+            ..Default::default()
+        }
+    }
+}
+
+/// `W:25 E:0 640 seconds`: the raw counts of the build's misc (the
+/// script's grep) and its duration, as the mail line has them.
+pub fn counts_text(b: &crate::kcidb::Build) -> String {
+    let misc = b.misc.as_ref();
+    let get = |k: &str| misc.and_then(|m| m.get(k)).and_then(|v| v.as_u64());
+    let mut counts = Vec::new();
+    for (raw, letter) in [("warnings_raw", "W"), ("errors_raw", "E")] {
+        if let Some(r) = get(raw) {
+            counts.push(format!("{letter}:{r}"));
+        }
+    }
+    if let Some(d) = &b.duration {
+        counts.push(format!("{d} seconds"));
+    }
+    counts.join(" ")
+}
+
 /// The build's fields that do not depend on its status.
 pub fn fields(facts: &Facts, ov: &Overrides, t: &mut Tracker) -> Fields {
     let make_cmd = ktest_option(facts, "MAKE_CMD");

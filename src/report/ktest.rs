@@ -11,6 +11,8 @@
 //! of the log (`DiagReport::segments`). A run of one build test (the
 //! stable flow) does not come here: its report is what it always was.
 
+use std::collections::HashSet;
+
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
@@ -42,8 +44,6 @@ pub struct KtestTest {
     #[serde(rename = "type")]
     pub kind: String,
     pub run_type: String,
-    pub line: u64,
-    pub end_line: u64,
     pub result: Option<String>,
     pub result_line: Option<u64>,
     pub reason: Option<String>,
@@ -75,7 +75,6 @@ pub struct Part {
     pub commit: Option<String>,
     pub subject: Option<String>,
     pub build: Option<Step>,
-    pub failed_step: Option<Step>,
     pub console: Option<Console>,
     pub run_test: Option<RunTest>,
     pub build_time: Option<u64>,
@@ -240,6 +239,11 @@ pub fn merge_tests(
     // Estimated start of each part: the run's start plus ktest's printed
     // times of the parts before it.
     let clock = run_start(facts);
+    // the lines of every test's `KEY[n]` options: not options of the run
+    let option_lines: HashSet<u64> = tests
+        .iter()
+        .flat_map(|t| t.options.iter().map(|o| o.line))
+        .collect();
     let mut offset = 0u64;
     for test in tests {
         if SEARCHES.contains(&test.kind.as_str()) {
@@ -255,6 +259,7 @@ pub fn merge_tests(
                 index: k,
                 last: k == last,
                 patches: test.kind == "patchcheck",
+                option_lines: &option_lines,
             };
             let start = clock.map(|s| (s + chrono::Duration::seconds(offset as i64), offset > 0));
             merge_part(facts, &unit, rc, start, t, &mut out);
@@ -306,6 +311,8 @@ struct Unit<'a> {
     /// The last part: the test's banner is about it.
     last: bool,
     patches: bool,
+    /// The dump lines of every test's `KEY[n]` options.
+    option_lines: &'a HashSet<u64>,
 }
 
 impl Unit<'_> {
@@ -365,7 +372,7 @@ fn merge_part(
             what: format!("{} build", u.label()),
             status: b.status,
             reason: verdict.reason.clone(),
-            counts: build_counts(&b),
+            counts: build::counts_text(&b),
         };
         out.results.push(line);
         out.builds.push(b);
@@ -470,15 +477,7 @@ fn part_checkout(rc: &RunContext<'_>, u: &Unit<'_>, out: &mut TestsReport) -> Ch
 fn view(facts: &Facts, u: &Unit<'_>) -> Facts {
     let log = facts.diag.as_ref().map(|(f, _)| f.as_str()).unwrap_or("");
     let (from, to) = (u.part.start_line, u.part.end_line.max(u.part.start_line));
-    let per_test: std::collections::HashSet<u64> = facts
-        .last(keys::KTEST_TESTS)
-        .and_then(|f| f.value.as_array())
-        .into_iter()
-        .flatten()
-        .filter_map(|t| t.get("options").and_then(Value::as_array))
-        .flatten()
-        .filter_map(|o| o.get("line").and_then(Value::as_u64))
-        .collect();
+    let per_test = u.option_lines;
     let mut v = Facts::new();
     for f in facts.items() {
         let framing = f.loc.file == log && f.key.starts_with("ktest.");
@@ -622,27 +621,22 @@ fn part_build(
     build_misc.ktest_test_name = u.test.name.clone();
     build_misc.ktest_patch = u.patches.then_some(u.index as u64 + 1);
     build_misc.commit = u.part.commit.clone();
+    let comment = build::comment(
+        view,
+        ctx.overrides,
+        fields.config_name.as_deref(),
+        rc.kernel_version,
+    )
+    .map(|c| format!("{c}, {}", u.label()));
     let b = Build {
         id,
         origin: ctx.origin.to_string(),
         checkout_id: checkout.id.clone(),
-        comment: build::comment(
-            view,
-            ctx.overrides,
-            fields.config_name.as_deref(),
-            rc.kernel_version,
-        )
-        .map(|c| format!("{c}, {}", u.label())),
-        start_time: fields.start_time,
-        duration: fields.duration.and_then(names::seconds_number),
-        architecture: fields.architecture,
-        command: fields.command,
-        compiler: fields.compiler,
-        config_name: fields.config_name,
+        comment,
         log_excerpt,
         status: Some(verdict.status),
         misc: misc::to_map(&build_misc),
-        ..Default::default()
+        ..fields.into_build()
     };
     (b, verdict)
 }
@@ -705,12 +699,8 @@ fn kernel_under_test(
             "the kernel {} boots (BUILD_TYPE = nobuild: built before this run)",
             u.label()
         )),
-        architecture: fields.architecture,
-        compiler: fields.compiler,
-        config_name: fields.config_name,
-        start_time: fields.start_time,
         misc: Some(m),
-        ..Default::default()
+        ..fields.into_build()
     }
 }
 
@@ -761,23 +751,15 @@ fn part_verdict(
             ),
         },
     };
-    let mut v = Verdict {
-        ktest_status,
-        status,
-        reason,
-    };
-    if partial && v.status != Status::Error {
-        v.status = Status::Error;
-        v.reason = format!(
-            "a queue patch did not apply: the build ran on a partially patched tree ({})",
-            v.reason
-        );
-    }
-    if let Some(Ok(s)) = ctx.overrides.status.as_deref().map(str::parse::<Status>) {
-        v.status = s;
-        v.reason = "--status".into();
-    }
-    v
+    status::overruled(
+        Verdict {
+            ktest_status,
+            status,
+            reason,
+        },
+        partial,
+        ctx.overrides,
+    )
 }
 
 /// The boot of a part (docs/ktest.md#boots).
@@ -996,21 +978,6 @@ fn boot_excerpt(excerpt: &str, status: Status) -> Option<String> {
 
 fn non_empty(s: &str) -> Option<String> {
     (!s.trim().is_empty()).then(|| s.to_string())
-}
-
-fn build_counts(b: &Build) -> String {
-    let misc = b.misc.as_ref();
-    let get = |k: &str| misc.and_then(|m| m.get(k)).and_then(Value::as_u64);
-    let mut counts = Vec::new();
-    for (raw, letter) in [("warnings_raw", "W"), ("errors_raw", "E")] {
-        if let Some(r) = get(raw) {
-            counts.push(format!("{letter}:{r}"));
-        }
-    }
-    if let Some(d) = &b.duration {
-        counts.push(format!("{d} seconds"));
-    }
-    counts.join(" ")
 }
 
 /// FAIL when anything failed, else ERROR when anything erred, else PASS.

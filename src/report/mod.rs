@@ -113,26 +113,21 @@ pub fn merge(facts: &Facts, ctx: &MergeContext<'_>) -> Merged {
         t.push(s);
     }
 
+    let comment = build::comment(
+        facts,
+        ctx.overrides,
+        fields.config_name.as_deref(),
+        kernel_version.as_deref(),
+    );
     let build = Build {
         id,
         origin: ctx.origin.to_string(),
         checkout_id: ck.checkout.id.clone(),
-        comment: build::comment(
-            facts,
-            ctx.overrides,
-            fields.config_name.as_deref(),
-            kernel_version.as_deref(),
-        ),
-        start_time: fields.start_time,
-        duration: fields.duration.and_then(seconds_number),
-        architecture: fields.architecture,
-        command: fields.command,
-        compiler: fields.compiler,
-        config_name: fields.config_name,
+        comment,
         log_excerpt,
         status: Some(verdict.status),
         misc: misc::to_map(&build_misc),
-        ..Default::default()
+        ..fields.into_build()
     };
 
     Merged {

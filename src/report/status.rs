@@ -55,27 +55,38 @@ pub fn decide(
     partial_patchset: bool,
     ov: &Overrides,
 ) -> Verdict {
-    let (ktest_status, mut status, mut reason) = if is_ktest_run(facts) {
+    let (ktest_status, status, reason) = if is_ktest_run(facts) {
         decide_status(facts, diag)
     } else {
         let (s, r) = decide_status_plain(facts, diag);
         (None, s, r)
     };
-    if partial_patchset && status != Status::Error {
-        status = Status::Error;
-        reason = format!(
-            "a queue patch did not apply: the build ran on a partially patched tree ({reason})"
+    overruled(
+        Verdict {
+            ktest_status,
+            status,
+            reason,
+        },
+        partial_patchset,
+        ov,
+    )
+}
+
+/// What overrules the evidence of the log: a partially applied queue
+/// makes the build ERROR, `--status` sets it.
+pub fn overruled(mut v: Verdict, partial_patchset: bool, ov: &Overrides) -> Verdict {
+    if partial_patchset && v.status != Status::Error {
+        v.status = Status::Error;
+        v.reason = format!(
+            "a queue patch did not apply: the build ran on a partially patched tree ({})",
+            v.reason
         );
     }
     if let Some(Ok(s)) = ov.status.as_deref().map(str::parse::<Status>) {
-        status = s;
-        reason = "--status".into();
+        v.status = s;
+        v.reason = "--status".into();
     }
-    Verdict {
-        ktest_status,
-        status,
-        reason,
-    }
+    v
 }
 
 /// Status of a build log without ktest framing (tuxmake, bare logs):

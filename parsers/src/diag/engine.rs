@@ -302,15 +302,20 @@ impl Segments {
         self.at_start = (whole.warnings_raw, whole.errors_raw);
     }
 
-    /// The segment's own raw counts (the whole report's so far, minus
-    /// those when it started). Its size is not counted (lines, bytes and
-    /// NULs are counted a chunk at a time): 0.
-    fn raw_counts(&self, whole: &DiagReport, r: &mut DiagReport) {
+    /// The current segment ends with report `r` (of its scopes): it gets
+    /// its own raw counts (the whole report's so far, minus those when it
+    /// started). Its size is not counted (lines, bytes and NULs are
+    /// counted a chunk at a time): 0.
+    fn close(&mut self, whole: &DiagReport, mut r: DiagReport) {
         r.warnings_raw = whole.warnings_raw - self.at_start.0;
         r.errors_raw = whole.errors_raw - self.at_start.1;
         r.lines = 0;
         r.bytes = 0;
         r.nul_bytes = 0;
+        self.done.push(Segment {
+            start_line: self.start_line,
+            report: r,
+        });
     }
 }
 
@@ -919,12 +924,7 @@ impl Engine {
             // The run's last test (or patch): the same lines as the whole
             // report, which describes the last build step of the run.
             if self.seg.build_seen {
-                let mut last = report.clone();
-                self.seg.raw_counts(&self.report, &mut last);
-                self.seg.done.push(Segment {
-                    start_line: self.seg.start_line,
-                    report: last,
-                });
+                self.seg.close(&self.report, report.clone());
             }
             report.segments = std::mem::take(&mut self.seg.done);
         }
@@ -998,12 +998,8 @@ impl Engine {
     fn next_segment(&mut self, lineno: u64) {
         self.close_block();
         if self.seg.build_seen {
-            let mut r = self.summarize();
-            self.seg.raw_counts(&self.report, &mut r);
-            self.seg.done.push(Segment {
-                start_line: self.seg.start_line,
-                report: r,
-            });
+            let r = self.summarize();
+            self.seg.close(&self.report, r);
         }
         if self.seg.count > 0 {
             self.kconfig.reset();
