@@ -42,6 +42,8 @@ pub enum Command {
     Parsers,
     /// List every distinct warning and error of each build (e.g. `kcidb-harvest diagnostics ./remote_dir --origin gregkh`)
     Diagnostics(DiagnosticsArgs),
+    /// List the distinct diagnostics new and gone between two builds (e.g. `kcidb-harvest diff ./6.1.171 ./6.1.172 --origin gregkh`), or since a build's previous build
+    Diff(DiffArgs),
     /// Show every inferred field with its value and source (e.g. `kcidb-harvest explain ./remote_dir`)
     Explain(ExplainArgs),
     /// Print shell completions (e.g. `kcidb-harvest completions bash > /etc/bash_completion.d/kcidb-harvest`)
@@ -120,6 +122,13 @@ pub struct HarvestArgs {
     #[arg(long)]
     pub allow_unknown_commit: bool,
 
+    /// Which distinct diagnostics become KCIDB issues, with an incident per build
+    #[arg(long, value_enum, value_name = "WHICH", default_value_t = crate::report::issues::IssueMode::Errors)]
+    pub issues: crate::report::issues::IssueMode,
+
+    #[command(flatten)]
+    pub history: HistoryArgs,
+
     #[command(flatten)]
     pub delivery: DeliveryArgs,
 
@@ -133,6 +142,33 @@ pub struct HarvestArgs {
     /// Only errors
     #[arg(short, long, global = true)]
     pub quiet: bool,
+}
+
+/// The local history of builds and their diagnostics (README "History").
+#[derive(Debug, Args, Clone, Default)]
+pub struct HistoryArgs {
+    /// History database (default: $XDG_DATA_HOME/kcidb-harvest/history.sqlite, i.e. ~/.local/share/…)
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "KCIDB_HARVEST_HISTORY",
+        help_heading = "History"
+    )]
+    pub history: Option<PathBuf>,
+
+    /// Neither read nor write the history (no "new" counts)
+    #[arg(long, conflicts_with = "history", help_heading = "History")]
+    pub no_history: bool,
+}
+
+impl HistoryArgs {
+    /// The history file, unless turned off (or no home to put it in).
+    pub fn path(&self) -> Option<PathBuf> {
+        if self.no_history {
+            return None;
+        }
+        self.history.clone().or_else(crate::history::default_path)
+    }
 }
 
 /// Where and how reports are delivered (docs/kcidb.md#delivery-configuration).
@@ -295,6 +331,28 @@ pub struct DiagnosticsArgs {
     /// Human lines grouped by kind, or JSON Lines (one object per diagnostic) on stdout
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct DiffArgs {
+    /// The older build: a result directory or a build id in the history (alone: the build to compare with its previous build)
+    #[arg(value_name = "A")]
+    pub a: String,
+
+    /// The newer build: a result directory or a build id in the history
+    #[arg(value_name = "B")]
+    pub b: Option<String>,
+
+    /// KCIDB origin, for the build ids of directories (e.g. --origin gregkh)
+    #[arg(long, env = "KCIDB_HARVEST_ORIGIN")]
+    pub origin: Option<String>,
+
+    /// Human lines, or JSON Lines (one object per new or gone diagnostic, then a `diff` line) on stdout
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+
+    #[command(flatten)]
+    pub history: HistoryArgs,
 }
 
 #[derive(Debug, Args, Clone)]

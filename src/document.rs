@@ -1,9 +1,9 @@
 //! `--dry-run` output: one KCIDB document, streamed.
 //!
 //! Builds are written as their directories are harvested; checkouts
-//! (deduplicated by id, usually far fewer) and tests (the boots and test
-//! runs of ktest runs, kept as their JSON text) are kept and written at
-//! the end. Memory therefore does not grow with the number of builds, and only
+//! (deduplicated by id, usually far fewer), tests (the boots and test
+//! runs of ktest runs), issues and incidents, kept as their JSON text,
+//! are written at the end. Memory therefore does not grow with the number of builds, and only
 //! [`Validated`] reports can be written: every object in the document was
 //! checked, and the top level (`version`, `builds`, `checkouts`) is fixed,
 //! so the whole document is valid.
@@ -23,9 +23,36 @@ pub struct DocWriter {
     checkouts: Vec<Checkout>,
     seen: HashSet<String>,
     seen_builds: HashSet<String>,
-    /// Tests, as their JSON text, indented.
-    tests: Vec<String>,
-    seen_tests: HashSet<String>,
+    /// Tests, issues and incidents, as their JSON text, indented.
+    tests: Section,
+    issues: Section,
+    incidents: Section,
+}
+
+/// A section written at the end: its objects once each (by id).
+#[derive(Default)]
+struct Section {
+    items: Vec<String>,
+    seen: HashSet<String>,
+}
+
+impl Section {
+    fn push(&mut self, id: &str, object: &impl serde::Serialize) -> io::Result<()> {
+        if self.seen.insert(id.to_string()) {
+            let text = serde_json::to_string_pretty(object).map_err(io::Error::other)?;
+            self.items.push(indent(&text, 4));
+        }
+        Ok(())
+    }
+
+    fn write_into(&self, name: &str, tail: &mut String) {
+        if !self.items.is_empty() {
+            tail.push_str(&format!(
+                ",\n  \"{name}\": [\n{}\n  ]",
+                self.items.join(",\n")
+            ));
+        }
+    }
 }
 
 fn indent(json: &str, by: usize) -> String {
@@ -50,8 +77,9 @@ impl DocWriter {
             checkouts: Vec::new(),
             seen: HashSet::new(),
             seen_builds: HashSet::new(),
-            tests: Vec::new(),
-            seen_tests: HashSet::new(),
+            tests: Section::default(),
+            issues: Section::default(),
+            incidents: Section::default(),
         })
     }
 
@@ -95,10 +123,13 @@ impl DocWriter {
             }
         }
         for t in &r.tests {
-            if self.seen_tests.insert(t.id.clone()) {
-                let text = serde_json::to_string_pretty(t).map_err(io::Error::other)?;
-                self.tests.push(indent(&text, 4));
-            }
+            self.tests.push(&t.id, t)?;
+        }
+        for i in &r.issues {
+            self.issues.push(&format!("{}@{}", i.id, i.version), i)?;
+        }
+        for i in &r.incidents {
+            self.incidents.push(&i.id, i)?;
         }
         Ok(())
     }
@@ -122,12 +153,9 @@ impl DocWriter {
                 items.join(",\n")
             ));
         }
-        if !self.tests.is_empty() {
-            tail.push_str(&format!(
-                ",\n  \"tests\": [\n{}\n  ]",
-                self.tests.join(",\n")
-            ));
-        }
+        self.tests.write_into("tests", &mut tail);
+        self.issues.write_into("issues", &mut tail);
+        self.incidents.write_into("incidents", &mut tail);
         tail.push_str("\n}\n");
         self.write(&tail)?;
         if let Some(f) = &mut self.file {

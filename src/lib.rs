@@ -15,6 +15,7 @@ pub mod deliver;
 pub mod discover;
 pub mod document;
 pub mod exit_code;
+pub mod history;
 pub mod journal;
 pub mod kcidb;
 pub mod layout;

@@ -31,7 +31,7 @@ use crate::output::{escape, use_color_stderr};
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Line {
     /// One directory: harvested, in progress or failed.
-    Directory(DirectoryLine),
+    Directory(Box<DirectoryLine>),
     /// What became of one directory's report.
     Delivery(DeliveryLine),
     /// Something changed a value or was skipped, without failing.
@@ -103,6 +103,10 @@ pub struct DirectoryLine {
     /// A run of several ktest tests: each build and test.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub results: Vec<crate::report::ktest::ResultLine>,
+    /// What changed since the build's previous build in the history:
+    /// `previous_build_id`, `new` and `gone` (`{"warnings":3,"errors":0}`).
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub changes: Option<crate::history::Changes>,
 }
 
 /// `{"type":"delivery",…}`.
@@ -413,11 +417,26 @@ fn human_directory(d: &DirectoryLine, quiet: bool) -> Option<String> {
                 (d.errors, d.errors_raw, "error"),
             ] {
                 let Some(n) = n else { continue };
-                // nothing found and nothing counted: nothing to say
-                if n == 0 && raw.is_none_or(|r| r == 0) {
+                let gone = d.changes.as_ref().map_or(0, |c| {
+                    if what == "error" {
+                        c.gone.errors
+                    } else {
+                        c.gone.warnings
+                    }
+                });
+                // nothing found, counted or gone: nothing to say
+                if n == 0 && raw.is_none_or(|r| r == 0) && gone == 0 {
                     continue;
                 }
                 let _ = write!(s, ", {n} distinct {what}{}", if n == 1 { "" } else { "s" });
+                if let Some(c) = &d.changes {
+                    let (new, gone) = if what == "error" {
+                        (c.new.errors, c.gone.errors)
+                    } else {
+                        (c.new.warnings, c.gone.warnings)
+                    };
+                    let _ = write!(s, " ({})", new_and_gone(new, gone));
+                }
                 // the mail's count is the script's grep: say so when ours
                 // finds what it missed
                 if let Some(r) = raw {
@@ -435,6 +454,13 @@ fn human_directory(d: &DirectoryLine, quiet: bool) -> Option<String> {
                 let _ = write!(s, "\n  {}: {status}", escape(&r.what));
                 if !r.counts.is_empty() {
                     let _ = write!(s, " ({})", escape(&r.counts));
+                }
+                if let Some(c) = &r.changes {
+                    let (new, gone) = (
+                        c.new.warnings + c.new.errors,
+                        c.gone.warnings + c.gone.errors,
+                    );
+                    let _ = write!(s, " ({} since the previous build)", new_and_gone(new, gone));
                 }
                 if r.status.is_some_and(|s| s.as_str() != "PASS") {
                     let _ = write!(s, " ({})", escape(&short_reason(&r.reason)));
@@ -456,6 +482,15 @@ fn human_directory(d: &DirectoryLine, quiet: bool) -> Option<String> {
             "kcidb-harvest: error: {}",
             escape(d.error.as_deref().unwrap_or(""))
         )),
+    }
+}
+
+/// `3 new`, `3 new, 1 gone`.
+fn new_and_gone(new: u64, gone: u64) -> String {
+    if gone == 0 {
+        format!("{new} new")
+    } else {
+        format!("{new} new, {gone} gone")
     }
 }
 

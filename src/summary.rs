@@ -15,6 +15,12 @@ pub struct Summary {
     /// Delivery outcomes (`delivered`, `spooled`, `already_delivered`,
     /// `refused`, `invalid`, `printed` for --dry-run).
     pub outcomes: BTreeMap<String, usize>,
+    /// KCIDB objects in the validated reports: `builds`, `tests`,
+    /// `incidents`, and `issues` (distinct, by id: the same error in two
+    /// builds is one issue).
+    pub objects: BTreeMap<&'static str, usize>,
+    #[serde(skip)]
+    issue_ids: std::collections::HashSet<String>,
     pub in_progress: usize,
     pub failed: Vec<Failure>,
     pub skipped_paths: Vec<Failure>,
@@ -36,6 +42,23 @@ impl Summary {
         *self.outcomes.entry(what.to_string()).or_default() += 1;
     }
 
+    /// Count the objects of one validated report.
+    pub fn count_objects(&mut self, r: &crate::kcidb::Report) {
+        for i in &r.issues {
+            if self.issue_ids.insert(i.id.clone()) {
+                *self.objects.entry("issues").or_default() += 1;
+            }
+        }
+        for (k, n) in [
+            ("builds", r.builds.len()),
+            ("tests", r.tests.len()),
+            ("incidents", r.incidents.len()),
+        ] {
+            *self.objects.entry(k).or_default() += n;
+        }
+        self.objects.entry("issues").or_default();
+    }
+
     /// Aligned human text (stderr).
     pub fn human(&self) -> String {
         let mut rows: Vec<(String, String)> = Vec::new();
@@ -48,6 +71,11 @@ impl Summary {
         }
         for (k, v) in &self.outcomes {
             rows.push((k.replace('_', " "), v.to_string()));
+        }
+        for k in ["issues", "incidents"] {
+            if let Some(n) = self.objects.get(k).filter(|n| **n > 0) {
+                rows.push((k.to_string(), n.to_string()));
+            }
         }
         if self.in_progress > 0 {
             rows.push((

@@ -42,6 +42,7 @@ pub fn harvest(dir: &Path, assume_finished: bool) -> HarvestView {
         overrides: Default::default(),
         assume_finished,
         now: SystemTime::now(),
+        issues: kcidb_harvest::report::issues::IssueMode::All,
     };
     match pipeline::harvest(Candidate::named(dir.to_path_buf()), &opts) {
         DirOutcome::Yielded(h) => {

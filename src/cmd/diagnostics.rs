@@ -33,7 +33,7 @@ struct DiagnosticLine<'a> {
     log_line: u64,
 }
 
-fn severity(s: Severity) -> &'static str {
+pub fn severity(s: Severity) -> &'static str {
     match s {
         Severity::Warning => "warning",
         Severity::Error => "error",
@@ -105,19 +105,42 @@ fn json_lines(dir: &std::path::Path, build_id: &str, diag: Option<&DiagReport>) 
 
 /// `file:line:col: severity: message [×N]`.
 pub fn human_line(d: &Diagnostic) -> String {
-    let mut s = String::new();
-    if let Some(f) = &d.file {
-        s.push_str(&escape(f));
-        for n in [d.line, d.column].into_iter().flatten() {
-            let _ = write!(s, ":{n}");
+    Shown {
+        file: d.file.as_deref(),
+        line: d.line,
+        column: d.column,
+        severity: severity(d.severity),
+        message: &d.message,
+        occurrences: d.occurrences,
+    }
+    .to_string()
+}
+
+/// A diagnostic as one human line (here and in `diff`).
+pub struct Shown<'a> {
+    pub file: Option<&'a str>,
+    pub line: Option<u32>,
+    pub column: Option<u32>,
+    pub severity: &'a str,
+    pub message: &'a str,
+    pub occurrences: u64,
+}
+
+impl std::fmt::Display for Shown<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(file) = self.file {
+            f.write_str(&escape(file))?;
+            for n in [self.line, self.column].into_iter().flatten() {
+                write!(f, ":{n}")?;
+            }
+            f.write_str(": ")?;
         }
-        s.push_str(": ");
+        write!(f, "{}: {}", self.severity, escape(self.message))?;
+        if self.occurrences > 1 {
+            write!(f, " [×{}]", self.occurrences)?;
+        }
+        Ok(())
     }
-    let _ = write!(s, "{}: {}", severity(d.severity), escape(&d.message));
-    if d.occurrences > 1 {
-        let _ = write!(s, " [×{}]", d.occurrences);
-    }
-    s
 }
 
 /// The list grouped by kind (each group in log order).

@@ -13,10 +13,12 @@ use crate::deliver::{DeliverOptions, Deliverer, Outcome, OutcomeKind, PreparePla
 use crate::discover::{self, DiscoverOptions};
 use crate::document::DocWriter;
 use crate::exit_code::{self, Verdict};
+use crate::history::{self, History};
 use crate::pipeline::{self, batch, Candidate, DirOutcome, DirYield};
 use crate::reporter::{self, DeliveryLine, DirectoryLine, Line, Reporter};
 use crate::settings;
 use crate::summary::{Failure, Summary};
+use std::collections::{HashMap, HashSet};
 
 /// Set by the Ctrl-C handler.
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
@@ -49,14 +51,16 @@ pub fn run(args: &HarvestArgs) -> Result<Verdict, CmdError> {
         return Ok(Verdict::default());
     }
     let several = args.recursive || args.dirs.len() > 1;
-    let opts = super::harvest_options(
+    let mut opts = super::harvest_options(
         args.origin.as_deref(),
         &args.overrides,
         several,
         args.assume_finished,
     )
     .map_err(CmdError::Usage)?;
+    opts.issues = args.issues;
     let mut summary = Summary::default();
+    let mut history = open_history(args)?;
 
     // ---- discover ----
     let candidates = if args.recursive {
@@ -139,51 +143,73 @@ pub fn run(args: &HarvestArgs) -> Result<Verdict, CmdError> {
     // ---- harvest, print, validate, deliver, in input order ----
     let mut verdict = Verdict::default();
     let mut write_error: Option<std::io::Error> = None;
-    batch::run(candidates, &opts, jobs, &stop, &prepare, |_, outcome| {
-        r.step(&outcome.dir().display().to_string());
-        count(&mut summary, &outcome);
-        print_dir(r, &outcome);
-        let DirOutcome::Yielded(y) = outcome else {
-            return;
-        };
-        for w in &y.warnings {
-            r.warning(Some(&y.dir), w);
-        }
-        // ---- artifacts' URLs, then validate, once ----
-        let (y, validated) = match pipeline::validate(*y, &opts.origin, url_base.as_deref()) {
-            Ok(v) => v,
-            Err((dir, violations)) => {
-                verdict.invalid = true;
-                for v in &violations {
-                    r.error(
-                        Some(&dir),
-                        &format!("report fails KCIDB v5.3 validation: {v}"),
-                    );
+    batch::run(
+        candidates,
+        &opts,
+        jobs,
+        &stop,
+        &prepare,
+        |_, mut outcome| {
+            r.step(&outcome.dir().display().to_string());
+            // ---- what is new since each build's previous build ----
+            if let (Some(h), DirOutcome::Yielded(y)) = (history.as_ref(), &mut outcome) {
+                match h.changes(&history::records_of(y)) {
+                    Ok(c) => y.changes = c,
+                    Err(e) => r.warning(Some(&y.dir), &e.to_string()),
                 }
-                summary.count_outcome("invalid");
+            }
+            count(&mut summary, &outcome);
+            print_dir(r, &outcome);
+            let DirOutcome::Yielded(y) = outcome else {
                 return;
+            };
+            for w in &y.warnings {
+                r.warning(Some(&y.dir), w);
             }
-        };
-        if let Some(d) = doc.as_mut() {
-            if let Err(e) = d.push(&validated) {
-                write_error.get_or_insert(e);
-            }
-        }
-        match deliverer.as_mut() {
-            None => summary.count_outcome("printed"),
-            Some(_) if stop.load(Ordering::SeqCst) => {
-                // interrupted: deliver nothing new; the next run takes it
-                summary.count_outcome("not_sent_interrupted");
-            }
-            Some(d) => {
-                for o in d.push(y, validated) {
-                    verdict = verdict.and(report_outcome(r, &o, &mut summary));
+            // ---- artifacts' URLs, then validate, once ----
+            let (y, validated) = match pipeline::validate(*y, &opts.origin, url_base.as_deref()) {
+                Ok(v) => v,
+                Err((dir, violations)) => {
+                    verdict.invalid = true;
+                    for v in &violations {
+                        r.error(
+                            Some(&dir),
+                            &format!("report fails KCIDB v5.3 validation: {v}"),
+                        );
+                    }
+                    summary.count_outcome("invalid");
+                    return;
+                }
+            };
+            summary.count_objects(validated.report());
+            if let Some(d) = doc.as_mut() {
+                if let Err(e) = d.push(&validated) {
+                    write_error.get_or_insert(e);
                 }
             }
-        }
-    });
+            match deliverer.as_mut() {
+                None => summary.count_outcome("printed"),
+                Some(_) if stop.load(Ordering::SeqCst) => {
+                    // interrupted: deliver nothing new; the next run takes it
+                    summary.count_outcome("not_sent_interrupted");
+                }
+                Some(d) => {
+                    if let Some(h) = history.as_mut() {
+                        h.stage(history::records_of(&y));
+                    }
+                    let outcomes = d.push(y, validated);
+                    settle(history.as_mut(), &outcomes, r);
+                    for o in outcomes {
+                        verdict = verdict.and(report_outcome(r, &o, &mut summary));
+                    }
+                }
+            }
+        },
+    );
     if let Some(d) = deliverer.take() {
-        for o in d.finish() {
+        let outcomes = d.finish();
+        settle(history.as_mut(), &outcomes, r);
+        for o in outcomes {
             verdict = verdict.and(report_outcome(r, &o, &mut summary));
         }
     }
@@ -217,6 +243,55 @@ pub fn run(args: &HarvestArgs) -> Result<Verdict, CmdError> {
         }
     }
     Ok(verdict)
+}
+
+/// The history, unless `--no-history`: read and written by a delivering
+/// harvest (a file that cannot be opened stops it before any work: say
+/// `--no-history` to go on without), only read by `--dry-run` (and only
+/// when it exists; a problem is a warning).
+fn open_history(args: &HarvestArgs) -> Result<Option<History>, CmdError> {
+    let Some(path) = args.history.path() else {
+        return Ok(None);
+    };
+    if args.dry_run {
+        return Ok(History::open_read_only(&path).unwrap_or_else(|e| {
+            reporter::get().warning(None, &format!("{e}; going on without it"));
+            None
+        }));
+    }
+    History::open(&path)
+        .map(Some)
+        .map_err(|e| CmdError::Usage(format!("{e} (--no-history harvests without one)")))
+}
+
+/// Delivery outcomes are known: the staged history records of what was
+/// spooled or delivered are committed (one transaction), the others
+/// dropped. A history that cannot be written is a warning: the reports
+/// themselves are safe in the spool or delivered.
+fn settle(history: Option<&mut History>, outcomes: &[Outcome], r: &Reporter) {
+    let Some(h) = history else { return };
+    if outcomes.is_empty() {
+        return;
+    }
+    let mut kept = HashMap::new();
+    let mut dropped = HashSet::new();
+    for o in outcomes {
+        let dir = o.dir.display().to_string();
+        match o.kind {
+            OutcomeKind::Delivered { .. } | OutcomeKind::AlreadyDelivered { .. } => {
+                kept.insert(dir, "delivered");
+            }
+            OutcomeKind::Spooled { .. } => {
+                kept.insert(dir, "spooled");
+            }
+            _ => {
+                dropped.insert(dir);
+            }
+        }
+    }
+    if let Err(e) = h.settle(&kept, &dropped) {
+        r.warning(None, &e.to_string());
+    }
 }
 
 /// Count one directory in the summary.
@@ -273,13 +348,30 @@ fn yielded_line(y: &DirYield) -> DirectoryLine {
         errors: y.misc_count("errors"),
         warnings_raw: y.misc_count("warnings_raw"),
         errors_raw: y.misc_count("errors_raw"),
-        results: y.results.clone(),
+        results: y
+            .results
+            .iter()
+            .map(|r| crate::report::ktest::ResultLine {
+                changes: y.changes.iter().find(|c| c.build_id == r.id).cloned(),
+                ..r.clone()
+            })
+            .collect(),
+        changes: y
+            .results
+            .is_empty()
+            .then(|| {
+                y.changes
+                    .iter()
+                    .find(|c| c.build_id == y.build_id())
+                    .cloned()
+            })
+            .flatten(),
         ..DirectoryLine::default()
     }
 }
 
 fn print_dir(r: &Reporter, o: &DirOutcome) {
-    r.emit(&Line::Directory(directory_line(o)));
+    r.emit(&Line::Directory(Box::new(directory_line(o))));
 }
 
 /// Print one delivery outcome, count it, and say what it means for the

@@ -3,6 +3,7 @@
 //! error and turns the verdict into the exit code, in one place.
 
 pub mod diagnostics;
+mod diff;
 mod explain;
 pub mod harvest;
 mod info;
@@ -63,6 +64,7 @@ pub fn run(cli: Cli) -> i32 {
         Some(Command::Validate { files }) => validate::run(&files),
         Some(Command::Explain(args)) => explain::run(&args),
         Some(Command::Diagnostics(args)) => diagnostics::run(&args),
+        Some(Command::Diff(args)) => diff::run(&args),
         Some(Command::Completions { shell }) => info::completions(shell),
         Some(Command::Man { page, dir }) => info::man(page.as_deref(), dir.as_deref()),
         Some(Command::Send(args)) => send::run(&args),

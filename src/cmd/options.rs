@@ -36,6 +36,7 @@ pub fn harvest_options(
         overrides: check_overrides(overrides, several)?,
         assume_finished,
         now: SystemTime::now(),
+        issues: Default::default(),
     })
 }
 

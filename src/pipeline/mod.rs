@@ -45,6 +45,8 @@ pub struct Options {
     pub assume_finished: bool,
     /// "Now", injected (for the in-progress check only).
     pub now: SystemTime,
+    /// Which distinct diagnostics become KCIDB issues.
+    pub issues: crate::report::issues::IssueMode,
 }
 
 /// A directory to harvest: named on the command line (detected by the
@@ -185,6 +187,13 @@ pub struct DirYield {
     pub compressed: Vec<std::sync::Arc<crate::artifacts::Compressed>>,
     /// A run of several ktest tests: one line per build and test.
     pub results: Vec<crate::report::ktest::ResultLine>,
+    /// The distinct diagnostics of each build, signed (for the history).
+    pub diagnostics: Vec<crate::report::issues::BuildDiags>,
+    /// The kernel release (`6.1.172`), else version (`6.1`), if known.
+    pub release: Option<String>,
+    /// What changed since each build's previous build in the history
+    /// (filled by the harvest command when a history is open).
+    pub changes: Vec<crate::history::Changes>,
 }
 
 impl DirYield {
@@ -325,7 +334,7 @@ pub fn report(c: Collected, opts: &Options) -> Result<DirYield, HarvestError> {
         return Err(HarvestError::NothingToReport { dir });
     }
     let name = dir_name(&dir);
-    let merged = report::merge(
+    let mut merged = report::merge(
         &facts,
         &MergeContext {
             origin: &opts.origin,
@@ -340,6 +349,11 @@ pub fn report(c: Collected, opts: &Options) -> Result<DirYield, HarvestError> {
             tests: merged.searches.join(", "),
         });
     }
+    // issues and incidents of the builds' distinct diagnostics
+    let (issues, incidents) =
+        report::issues::issues(&opts.origin, &merged.diagnostics, opts.issues);
+    merged.report.issues = issues;
+    merged.report.incidents = incidents;
     let artifacts = crate::artifacts::select(layout, &input, &facts, &merged.consoles);
     let mut warnings: Vec<String> = facts
         .warnings
@@ -369,6 +383,9 @@ pub fn report(c: Collected, opts: &Options) -> Result<DirYield, HarvestError> {
         warnings,
         commit_known: merged.commit_known,
         results: merged.results,
+        diagnostics: merged.diagnostics,
+        release: merged.release,
+        changes: Vec::new(),
         report: merged.report,
         artifacts,
         compressed: Vec::new(),

@@ -194,6 +194,8 @@ pub struct TestsReport {
     pub consoles: Vec<(String, u64, u64)>,
     /// `ktest run of 3 tests (2 of 3 successful): 3 builds, 1 test`.
     pub line: String,
+    /// The distinct diagnostics of each build (its own part of the log).
+    pub diagnostics: Vec<super::issues::BuildDiags>,
 }
 
 /// One build or test of the run, for the human and JSON lines.
@@ -208,6 +210,9 @@ pub struct ResultLine {
     pub reason: String,
     /// W:/E: and seconds, for builds.
     pub counts: String,
+    /// What changed since this build's previous build in the history.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub changes: Option<crate::history::Changes>,
 }
 
 /// Everything the per-test objects share.
@@ -235,6 +240,7 @@ pub fn merge_tests(
         searches: Vec::new(),
         consoles: Vec::new(),
         line: String::new(),
+        diagnostics: Vec::new(),
     };
     // Estimated start of each part: the run's start plus ktest's printed
     // times of the parts before it.
@@ -373,8 +379,15 @@ fn merge_part(
             status: b.status,
             reason: verdict.reason.clone(),
             counts: build::counts_text(&b),
+            changes: None,
         };
         out.results.push(line);
+        if let Some((_, d)) = &view.diag {
+            out.diagnostics.push(super::issues::BuildDiags {
+                build_id: b.id.clone(),
+                diags: super::issues::signed(d),
+            });
+        }
         out.builds.push(b);
         Some(verdict.status)
     } else {
@@ -444,6 +457,7 @@ fn push_test(
             .as_ref()
             .map(|d| format!("{d} seconds"))
             .unwrap_or_default(),
+        changes: None,
     });
     if let Some((from, to)) = console.and_then(|c| Some((c.start_line?, c.end_line?))) {
         out.consoles.push((test.id.clone(), from, to));

@@ -15,6 +15,7 @@
 pub mod build;
 pub mod checkout;
 pub mod ids;
+pub mod issues;
 pub mod ktest;
 pub mod misc;
 pub mod names;
@@ -66,6 +67,11 @@ pub struct Merged {
     pub searches: Vec<String>,
     /// The human line of a run of several tests (instead of the mail line).
     pub run_line: Option<String>,
+    /// The distinct diagnostics of each build, signed (issues, history).
+    pub diagnostics: Vec<issues::BuildDiags>,
+    /// The kernel release built (`6.1.172`, the Makefile's), else the
+    /// kernel version (`6.1`): orders builds in the history.
+    pub release: Option<String>,
 }
 
 /// Context of a merge.
@@ -119,6 +125,14 @@ pub fn merge(facts: &Facts, ctx: &MergeContext<'_>) -> Merged {
         fields.config_name.as_deref(),
         kernel_version.as_deref(),
     );
+    let diagnostics = diag
+        .map(|d| {
+            vec![issues::BuildDiags {
+                build_id: id.clone(),
+                diags: issues::signed(d),
+            }]
+        })
+        .unwrap_or_default();
     let build = Build {
         id,
         origin: ctx.origin.to_string(),
@@ -147,6 +161,8 @@ pub fn merge(facts: &Facts, ctx: &MergeContext<'_>) -> Merged {
         consoles: Vec::new(),
         searches: Vec::new(),
         run_line: None,
+        diagnostics,
+        release: release(facts, kernel_version.as_deref()),
     }
 }
 
@@ -195,5 +211,16 @@ fn merge_tests(
         consoles: out.consoles,
         searches: out.searches,
         run_line: Some(out.line),
+        diagnostics: out.diagnostics,
+        release: release(facts, kernel_version.as_deref()),
     }
+}
+
+/// The Makefile's release, else the run's kernel version.
+fn release(facts: &Facts, kernel_version: Option<&str>) -> Option<String> {
+    facts
+        .str(kcidb_harvest_parsers::keys::MAKEFILE_VERSION)
+        .map(|(v, _)| v)
+        .or(kernel_version)
+        .map(String::from)
 }

@@ -28,6 +28,7 @@ mod engine;
 mod excerpt;
 mod normalize;
 mod patterns;
+pub mod signature;
 
 pub use engine::Engine;
 pub use excerpt::LIMIT as EXCERPT_LIMIT;

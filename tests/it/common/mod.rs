@@ -119,6 +119,9 @@ pub fn harvested(
         status_reason: "success banner".into(),
         provenance: Vec::new(),
         results: Vec::new(),
+        diagnostics: Vec::new(),
+        release: None,
+        changes: Vec::new(),
         artifacts: vec![
             Artifact {
                 kind: ArtifactKind::BuildLog,
