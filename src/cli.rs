@@ -156,8 +156,8 @@ pub struct HistoryArgs {
     )]
     pub history: Option<PathBuf>,
 
-    /// Neither read nor write the history (no "new" counts)
-    #[arg(long, conflicts_with = "history", help_heading = "History")]
+    /// Neither read nor write the history (no "new" counts; wins over --history and KCIDB_HARVEST_HISTORY)
+    #[arg(long, help_heading = "History")]
     pub no_history: bool,
 }
 
@@ -312,6 +312,10 @@ pub struct SendArgs {
 
     #[command(flatten)]
     pub delivery: DeliveryArgs,
+
+    /// The history whose builds are marked delivered when sent (only if it exists)
+    #[command(flatten)]
+    pub history: HistoryArgs,
 
     /// What to print per report on stderr
     #[arg(long, value_enum, default_value_t = Format::Human)]

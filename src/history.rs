@@ -782,6 +782,26 @@ impl History {
         tx.commit().map_err(fail)
     }
 
+    /// SQLite's `PRAGMA integrity_check`: `ok`, or what is wrong.
+    pub fn integrity(&self) -> Result<String, HistoryError> {
+        self.conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .map_err(|e| self.error("cannot check", e))
+    }
+
+    /// The ids of the recorded builds and their delivery state.
+    pub fn deliveries(&self) -> Result<Vec<(String, String)>, HistoryError> {
+        let mut st = self
+            .conn
+            .prepare("SELECT id, delivery FROM builds ORDER BY rowid")
+            .map_err(|e| self.error("cannot read", e))?;
+        let rows = st
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+            .map_err(|e| self.error("cannot read", e))?;
+        Ok(rows)
+    }
+
     /// How many builds are recorded.
     pub fn builds(&self) -> Result<u64, HistoryError> {
         self.conn

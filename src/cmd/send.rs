@@ -128,12 +128,30 @@ pub fn run(args: &SendArgs) -> Result<Verdict, CmdError> {
         spool: spool_name.clone(),
         ..SendSummary::default()
     };
+    // an existing history learns which spooled builds were delivered
+    let mut history =
+        args.history.path().filter(|p| p.exists()).and_then(
+            |p| match crate::history::History::open(&p) {
+                Ok(h) => Some(h),
+                Err(e) => {
+                    r.warning(None, &e.to_string());
+                    None
+                }
+            },
+        );
     let mut stopped = false;
     for file in &files {
         if stop_requested() || stopped {
             break;
         }
-        let result = send_one(file, &spool, &mut journal, &rest, &settings, json);
+        let result = send_one(
+            file,
+            &spool,
+            &mut journal,
+            &rest,
+            &settings,
+            json || history.is_some(),
+        );
         let name = file.display().to_string();
         let line = match result {
             SendResult::Gone => continue,
@@ -144,6 +162,12 @@ pub fn run(args: &SendArgs) -> Result<Verdict, CmdError> {
                 ingest,
             } => {
                 sum.sent += 1;
+                if let Some(h) = history.as_mut() {
+                    if let Err(e) = h.mark_delivered(&builds.1) {
+                        r.warning(None, &e.to_string());
+                    }
+                }
+                let builds = if json { builds } else { (builds.0, Vec::new()) };
                 let mut text = format!(
                     "{name}: sent as {id} ({} build{}",
                     builds.0,

@@ -449,6 +449,10 @@ fn a_server_down_for_good_means_spooled_not_lost() {
     let send = kcidb_harvest::cli::SendArgs {
         spool: None,
         delivery: w.args("5s"),
+        history: kcidb_harvest::cli::HistoryArgs {
+            history: None,
+            no_history: true,
+        },
         format: kcidb_harvest::cli::Format::Human,
     };
     assert_eq!(

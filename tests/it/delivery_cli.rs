@@ -1028,3 +1028,60 @@ fn a_ktest_run_is_delivered_in_one_submission_with_each_boot_console_uploaded() 
             .ends_with("/build.log.gz"));
     }
 }
+
+#[test]
+fn issues_and_incidents_reach_the_server_in_the_submission_of_their_builds() {
+    let w = world();
+    let dirs: Vec<PathBuf> = ["fail-compile", "warn"]
+        .iter()
+        .map(|c| common::unpack_case(c, &w.results()))
+        .collect();
+    let out = common::bin(w.root())
+        .args(harvest_args(&dirs))
+        .args(["--issues", "all"])
+        .args(w.delivery(&w.rest_token, "5s"))
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0), "delivered: {}", text(&out));
+    let subs = w.rest.submissions();
+    assert_eq!(subs.len(), 1, "{}", text(&out));
+    let sent = subs[0].json();
+    let builds: Vec<&str> = sent["builds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(builds.len(), 2);
+    let issues = sent["issues"].as_array().expect("issues");
+    let incidents = sent["incidents"].as_array().expect("incidents");
+    // fail-compile: 1 error and a Kconfig warning; warn: the same Kconfig
+    // warning and 3 gcc warnings. The shared one is one issue, with an
+    // incident in each build.
+    assert_eq!(issues.len(), 5, "{issues:?}");
+    assert_eq!(incidents.len(), 6);
+    let kconfig: Vec<&Value> = incidents
+        .iter()
+        .filter(|i| {
+            issues
+                .iter()
+                .any(|x| x["id"] == i["issue_id"] && x["categories"][0] == "build.warning.kconfig")
+        })
+        .collect();
+    assert_eq!(kconfig.len(), 2);
+    assert_ne!(kconfig[0]["build_id"], kconfig[1]["build_id"]);
+    for i in incidents {
+        assert!(builds.contains(&i["build_id"].as_str().unwrap()), "{i}");
+        assert!(issues.iter().any(|x| x["id"] == i["issue_id"]), "{i}");
+        assert_eq!(i["present"], true);
+    }
+    // counted in the summary
+    let err = String::from_utf8_lossy(&out.stderr);
+    let row = |k: &str| {
+        err.lines()
+            .find(|l| l.trim_start().starts_with(k))
+            .map(|l| l.split_whitespace().last().unwrap_or("").to_string())
+    };
+    assert_eq!(row("issues").as_deref(), Some("5"), "{err}");
+    assert_eq!(row("incidents").as_deref(), Some("6"), "{err}");
+}

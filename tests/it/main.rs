@@ -11,6 +11,7 @@ mod corpus;
 mod delivery;
 mod delivery_cli;
 mod docs;
+mod history;
 mod ktest;
 mod layouts;
 mod logs;

@@ -67,13 +67,15 @@ impl Validated {
         self.report
     }
 
-    /// Several validated reports as one document (a checkout they share is
-    /// carried once). Not checked again: every object in them was
+    /// Several validated reports as one document (a checkout or an issue
+    /// they share is carried once: the same error in two builds is one
+    /// issue with an incident in each). Not checked again: every object in them was
     /// validated, the top level is fixed, and the v5.3 rules are per object
     /// (none relates two objects), so their union is valid.
     pub fn union<'a>(parts: impl IntoIterator<Item = &'a Validated>) -> Validated {
         let mut report = Report::default();
         let mut seen = std::collections::HashSet::new();
+        let mut seen_issues = std::collections::HashSet::new();
         for p in parts {
             let r = &p.report;
             for c in &r.checkouts {
@@ -83,7 +85,11 @@ impl Validated {
             }
             report.builds.extend(r.builds.iter().cloned());
             report.tests.extend(r.tests.iter().cloned());
-            report.issues.extend(r.issues.iter().cloned());
+            for i in &r.issues {
+                if seen_issues.insert((i.id.clone(), i.version)) {
+                    report.issues.push(i.clone());
+                }
+            }
             report.incidents.extend(r.incidents.iter().cloned());
         }
         let mut json = serde_json::to_string_pretty(&report).unwrap_or_default();

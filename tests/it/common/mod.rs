@@ -253,7 +253,10 @@ pub fn unpack_case(case: &str, into: &Path) -> PathBuf {
 /// and the working directory in `home` (so no kci-dev.toml is found).
 pub fn bin(home: &Path) -> assert_cmd::Command {
     let mut c = harvester();
-    c.env("HOME", home).current_dir(home);
+    // the default history: `$HOME/.local/share/kcidb-harvest/history.sqlite`
+    c.env("HOME", home)
+        .env_remove("KCIDB_HARVEST_HISTORY")
+        .current_dir(home);
     c
 }
 
@@ -290,9 +293,22 @@ pub fn truth(case: &str) -> Value {
     serde_json::from_str(&std::fs::read_to_string(p).expect("truth file")).expect("truth json")
 }
 
-/// The binary with no KCIDB/storage environment (cwd and HOME inherited).
+/// The binary with no KCIDB/storage environment (cwd and HOME inherited),
+/// and a history of its own (a new file under the target directory: a
+/// test never reads or writes the user's history, nor another test's).
 pub fn harvester() -> assert_cmd::Command {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    // (the examples that share this module have no CARGO_TARGET_TMPDIR)
+    let tmp = option_env!("CARGO_TARGET_TMPDIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir);
+    let history = tmp
+        .join("kcidb-harvest-test-history")
+        .join(format!("{}-{n}.sqlite", std::process::id()));
     let mut c = assert_cmd::Command::cargo_bin("kcidb-harvest").expect("binary built");
+    c.env("KCIDB_HARVEST_HISTORY", history)
+        .env_remove("XDG_DATA_HOME");
     c.env_remove("KCIDB_REST")
         .env_remove("KCI_STORAGE_URL")
         .env_remove("KCI_STORAGE_TOKEN")
