@@ -7,7 +7,8 @@ differs (so every build id differs) and some are grown to a few MB by
 repeating their build section, as allmodconfig logs are large. All files
 get an old mtime (finished runs).
 
-usage: gen-backfill-tree.py REPO TREE N
+usage: gen-backfill-tree.py REPO TREE N [TAG]
+(TAG goes into every log, so two trees with different tags share no build id)
 """
 import gzip
 import io
@@ -18,6 +19,7 @@ import tarfile
 import time
 
 repo, tree, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+tag = sys.argv[4] if len(sys.argv) > 4 else ""
 cases = ["pass-tiny", "pass-queue", "warn", "fail-compile", "fail-patch"]
 KEEP = {"output_log", "ktest.conf", "run_test.sh", "commit.txt", "start_time.txt",
         "start_time.epoch", "time.txt", "time-v.txt", "min_config", "stable_queue.tar.gz",
@@ -56,7 +58,7 @@ for i in range(n):
     case = cases[i % len(cases)]
     src = corpus[case]
     factor = rng.choice([1, 1, 1, 2, 5, 20, 60]) if i % 3 == 0 else 1
-    log = grow(src["linux/log"], factor) + f"copy {i}\n".encode()
+    log = grow(src["linux/log"], factor) + f"copy {tag}{i}\n".encode()
     kind = rng.random()
     d = os.path.join(tree, f"{i // 100:02d}", f"stable_test_6.1_{i:05d}")
     if i % 50 == 49:
@@ -76,7 +78,7 @@ for i in range(n):
         write(os.path.join(d, "commit.txt"), src["commit.txt"])
     elif kind < 0.90:
         d = d.replace("stable_test_6.1_", "tuxmake_")
-        build = grow(src["buildlog-bob"], factor) + f"copy {i}\n".encode()
+        build = grow(src["buildlog-bob"], factor) + f"copy {tag}{i}\n".encode()
         write(os.path.join(d, "build.log"), b"tuxmake --target-arch=x86_64 --kconfig=tinyconfig --toolchain=gcc-12\n" + build)
         status = "FAIL" if case == "fail-compile" else "PASS"
         write(os.path.join(d, "metadata.json"), (
@@ -87,7 +89,7 @@ for i in range(n):
             % (status, 30 + i % 600)).encode())
     else:
         d = d.replace("stable_test_6.1_", "bare_")
-        write(os.path.join(d, "build.log"), grow(src["buildlog-bob"], factor) + f"copy {i}\n".encode())
+        write(os.path.join(d, "build.log"), grow(src["buildlog-bob"], factor) + f"copy {tag}{i}\n".encode())
         write(os.path.join(d, "commit.txt"), src["commit.txt"])
         write(os.path.join(d, "time.txt"), src.get("time.txt", b"\nreal\t0m41.590s\nuser\t0m55.104s\nsys\t0m26.110s\n"))
     for root, _, names in os.walk(d):

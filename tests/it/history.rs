@@ -270,7 +270,7 @@ fn a_backfill_fills_the_history_so_the_next_harvest_compares() {
 }
 
 /// Several directories with different build ids: the generator of the
-/// backfill benchmark.
+/// backfill benchmark, tagged with `name` (two trees share no build id).
 fn tree(w: &World, name: &str, n: usize) -> PathBuf {
     let t = w.root().join(name);
     let st = std::process::Command::new("python3")
@@ -278,6 +278,7 @@ fn tree(w: &World, name: &str, n: usize) -> PathBuf {
         .arg(common::repo())
         .arg(&t)
         .arg(n.to_string())
+        .arg(name)
         .status()
         .expect("python3 runs the generator");
     assert!(st.success());
@@ -337,7 +338,7 @@ fn two_harvests_at_once_share_one_history() {
         .into_iter()
         .map(|(id, _)| id)
         .collect();
-    assert!(want.len() >= 30, "{}", want.len());
+    assert!(want.len() >= 60, "{}", want.len());
     assert_eq!(got, want, "every spooled build, from both harvests");
 }
 
@@ -345,10 +346,15 @@ fn two_harvests_at_once_share_one_history() {
 fn a_killed_harvest_loses_nothing_it_committed() {
     let w = World::new();
     let t = tree(&w, "big", 300);
-    let mut p = spawn(&w, &["-r", t.to_str().unwrap(), "-j", "1"], "spool");
+    // one submission (and one history commit) per 10 directories
+    let mut p = spawn(
+        &w,
+        &["-r", t.to_str().unwrap(), "-j", "1", "--max-objects", "10"],
+        "spool",
+    );
     // wait until some builds were committed, then SIGKILL
     let mut seen = 0;
-    for _ in 0..600 {
+    for _ in 0..3000 {
         std::thread::sleep(std::time::Duration::from_millis(20));
         if let Ok(Some(h)) = History::open_read_only(&w.history()) {
             seen = h.builds().unwrap_or(0);
@@ -357,6 +363,10 @@ fn a_killed_harvest_loses_nothing_it_committed() {
             }
         }
     }
+    assert!(
+        p.try_wait().unwrap().is_none(),
+        "the harvest ended before it could be killed"
+    );
     p.kill().expect("SIGKILL");
     p.wait().unwrap();
     assert!(
@@ -377,6 +387,78 @@ fn a_killed_harvest_loses_nothing_it_committed() {
     for id in &got {
         assert!(spooled.contains(id), "{id} recorded but not spooled");
     }
+}
+
+/// `send` of one spool while a harvest of other directories writes the
+/// same history: both finish, `send` marks what it delivered, the harvest
+/// records what it spooled.
+#[test]
+fn a_harvest_beside_send_shares_one_history() {
+    use common::rest::RestServer;
+    use common::storage::StorageServer;
+    let w = World::new();
+    let a = tree(&w, "a", 30);
+    let b = tree(&w, "b", 30);
+    let first = spawn(&w, &["-r", a.to_str().unwrap(), "-j", "1"], "spool-a")
+        .wait_with_output()
+        .unwrap();
+    assert!(matches!(first.status.code(), Some(0 | 1)), "{first:?}");
+    let spooled_a = spooled_build_ids(&w.root().join("spool-a"));
+    assert!(spooled_a.len() >= 20, "{}", spooled_a.len());
+
+    let rest = RestServer::start();
+    let storage = StorageServer::start();
+    let secrets = tempfile::tempdir().unwrap();
+    let token_file = secrets.path().join("kcidb-token");
+    std::fs::write(&token_file, RestServer::token(ORIGIN)).unwrap();
+    let send = std::process::Command::new(assert_cmd::cargo::cargo_bin("kcidb-harvest"))
+        .args([
+            "send",
+            "spool-a",
+            "--kcidb-rest-url",
+            &rest.url(),
+            "--kcidb-token-file",
+        ])
+        .arg(&token_file)
+        .args(["--storage-url", &storage.url(), "--storage-token"])
+        .arg(StorageServer::token("builder@example.org"))
+        .args(["--retry-delay", "50ms", "--retry-for", "5s", "--history"])
+        .arg(w.history())
+        .env("HOME", w.root())
+        .current_dir(w.root())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let harvest = spawn(&w, &["-r", b.to_str().unwrap(), "-j", "1"], "spool-b");
+    let send = send.wait_with_output().unwrap();
+    let harvest = harvest.wait_with_output().unwrap();
+    let send_err = String::from_utf8_lossy(&send.stderr);
+    assert_eq!(send.status.code(), Some(0), "{send_err}");
+    assert!(!send_err.contains("history"), "{send_err}");
+    let harvest_err = String::from_utf8_lossy(&harvest.stderr);
+    assert!(
+        matches!(harvest.status.code(), Some(0 | 1)),
+        "{harvest_err}"
+    );
+    assert!(!harvest_err.contains("history `"), "{harvest_err}");
+
+    let delivered: std::collections::HashSet<String> = rest
+        .submissions()
+        .iter()
+        .flat_map(|s| s.build_ids())
+        .collect();
+    assert_eq!(delivered, spooled_a, "send delivered spool A");
+    let spooled_b = spooled_build_ids(&w.root().join("spool-b"));
+    let h = w.open();
+    assert_eq!(h.integrity().unwrap(), "ok");
+    let mut by_state =
+        std::collections::BTreeMap::<String, std::collections::HashSet<String>>::new();
+    for (id, state) in h.deliveries().unwrap() {
+        by_state.entry(state).or_default().insert(id);
+    }
+    assert_eq!(by_state.get("delivered"), Some(&spooled_a), "{by_state:?}");
+    assert_eq!(by_state.get("spooled"), Some(&spooled_b), "{by_state:?}");
 }
 
 /// The real pair of logs (fixtures/logs/README.md): the same error and
