@@ -428,10 +428,28 @@ impl History {
         self.conn
             .busy_timeout(BUSY_TIMEOUT)
             .map_err(|e| self.error("cannot configure", e))?;
-        // journal_mode returns a row
-        self.conn
-            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0))
-            .map_err(|e| self.error("cannot use WAL", e))?;
+        // journal_mode returns a row. Switching a new file to WAL takes an
+        // exclusive lock without calling the busy handler: a second program
+        // opening the same new file at that moment retries, within the
+        // busy timeout.
+        let since = std::time::Instant::now();
+        loop {
+            match self
+                .conn
+                .query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0))
+            {
+                Ok(_) => break,
+                Err(rusqlite::Error::SqliteFailure(f, _))
+                    if matches!(
+                        f.code,
+                        rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                    ) && since.elapsed() < BUSY_TIMEOUT =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                Err(e) => return Err(self.error("cannot use WAL", e)),
+            }
+        }
         self.conn
             .execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
             .map_err(|e| self.error("cannot configure", e))
@@ -482,21 +500,22 @@ impl History {
     pub fn previous(&self, rec: &Record) -> Result<Option<Found>, HistoryError> {
         let own: Option<i64> = self
             .conn
-            .query_row(
-                "SELECT rowid FROM builds WHERE id = ?1",
-                [&rec.build_id],
-                |r| r.get(0),
-            )
+            .prepare_cached("SELECT rowid FROM builds WHERE id = ?1")
+            .and_then(|mut st| st.query_row([&rec.build_id], |r| r.get(0)))
             .optional()
             .map_err(|e| self.error("cannot read", e))?;
         let g = &rec.group;
-        let found = self
+        let mut st = self
             .conn
-            .query_row(
+            .prepare_cached(
                 "SELECT id, dir, sort_key, rowid FROM builds
                  WHERE tree = ?1 AND branch = ?2 AND arch = ?3 AND config = ?4 AND compiler = ?5
                    AND id != ?6 AND (sort_key < ?7 OR (sort_key = ?7 AND rowid < ?8))
                  ORDER BY sort_key DESC, rowid DESC LIMIT 1",
+            )
+            .map_err(|e| self.error("cannot read", e))?;
+        let found = st
+            .query_row(
                 params![
                     g.tree,
                     g.branch,
@@ -544,37 +563,38 @@ impl History {
         if let Some(p) = self.pending.iter().find(|p| p.build_id == build_id) {
             return Ok(Some(p.clone()));
         }
-        let rec = self
+        let mut st = self
             .conn
-            .query_row(
+            .prepare_cached(
                 "SELECT id, checkout_id, origin, dir, tree, branch, arch, config, compiler,
                         kernel_version, start_time, status, warnings_raw, errors_raw, warnings,
                         errors, log_url, sort_key
                  FROM builds WHERE id = ?1",
-                [build_id],
-                |r| {
-                    Ok(Record {
-                        build_id: r.get(0)?,
-                        checkout_id: r.get(1)?,
-                        origin: r.get(2)?,
-                        dir: r.get(3)?,
-                        group: Group {
-                            tree: r.get(4)?,
-                            branch: r.get(5)?,
-                            arch: r.get(6)?,
-                            config: r.get(7)?,
-                            compiler: r.get(8)?,
-                        },
-                        kernel_version: r.get(9)?,
-                        start_time: r.get(10)?,
-                        status: r.get(11)?,
-                        counts: [r.get(12)?, r.get(13)?, r.get(14)?, r.get(15)?],
-                        log_url: r.get(16)?,
-                        sort_key: r.get(17)?,
-                        diags: Vec::new(),
-                    })
-                },
             )
+            .map_err(|e| self.error("cannot read", e))?;
+        let rec = st
+            .query_row([build_id], |r| {
+                Ok(Record {
+                    build_id: r.get(0)?,
+                    checkout_id: r.get(1)?,
+                    origin: r.get(2)?,
+                    dir: r.get(3)?,
+                    group: Group {
+                        tree: r.get(4)?,
+                        branch: r.get(5)?,
+                        arch: r.get(6)?,
+                        config: r.get(7)?,
+                        compiler: r.get(8)?,
+                    },
+                    kernel_version: r.get(9)?,
+                    start_time: r.get(10)?,
+                    status: r.get(11)?,
+                    counts: [r.get(12)?, r.get(13)?, r.get(14)?, r.get(15)?],
+                    log_url: r.get(16)?,
+                    sort_key: r.get(17)?,
+                    diags: Vec::new(),
+                })
+            })
             .optional()
             .map_err(|e| self.error("cannot read", e))?;
         let Some(mut rec) = rec else { return Ok(None) };
