@@ -336,6 +336,62 @@ pub struct Found {
     pub rowid: i64,
 }
 
+/// Which builds [`History::all`] returns (`report`'s options).
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    pub tree: Option<String>,
+    pub branch: Option<String>,
+    /// The earliest start time kept, as a sort key prefix (`2024-01-31`,
+    /// `2024-01-31T12:00:00`, UTC): builds without a start time are left out.
+    pub since: Option<String>,
+}
+
+const BUILD_COLUMNS: &str = "id, checkout_id, origin, dir, tree, branch, arch, config, compiler,
+    kernel_version, start_time, status, warnings_raw, errors_raw, warnings, errors, log_url,
+    sort_key";
+
+fn record_row(r: &rusqlite::Row) -> rusqlite::Result<Record> {
+    Ok(Record {
+        build_id: r.get(0)?,
+        checkout_id: r.get(1)?,
+        origin: r.get(2)?,
+        dir: r.get(3)?,
+        group: Group {
+            tree: r.get(4)?,
+            branch: r.get(5)?,
+            arch: r.get(6)?,
+            config: r.get(7)?,
+            compiler: r.get(8)?,
+        },
+        kernel_version: r.get(9)?,
+        start_time: r.get(10)?,
+        status: r.get(11)?,
+        counts: [r.get(12)?, r.get(13)?, r.get(14)?, r.get(15)?],
+        log_url: r.get(16)?,
+        sort_key: r.get(17)?,
+        diags: Vec::new(),
+    })
+}
+
+const DIAG_COLUMNS: &str =
+    "signature, signature_text, severity, kind, file, line, column, message, occurrences, log_line";
+
+/// A [`DIAG_COLUMNS`] row whose first column is `at`.
+fn diag_row(r: &rusqlite::Row, at: usize) -> rusqlite::Result<DiagRow> {
+    Ok(DiagRow {
+        signature: r.get(at)?,
+        signature_text: r.get(at + 1)?,
+        severity: r.get(at + 2)?,
+        kind: r.get(at + 3)?,
+        file: r.get(at + 4)?,
+        line: r.get(at + 5)?,
+        column: r.get(at + 6)?,
+        message: r.get(at + 7)?,
+        occurrences: r.get(at + 8)?,
+        log_line: r.get(at + 9)?,
+    })
+}
+
 impl History {
     /// Open (creating it and its directory) for reading and writing.
     pub fn open(path: &Path) -> Result<History, HistoryError> {
@@ -565,36 +621,10 @@ impl History {
         }
         let mut st = self
             .conn
-            .prepare_cached(
-                "SELECT id, checkout_id, origin, dir, tree, branch, arch, config, compiler,
-                        kernel_version, start_time, status, warnings_raw, errors_raw, warnings,
-                        errors, log_url, sort_key
-                 FROM builds WHERE id = ?1",
-            )
+            .prepare_cached(&format!("SELECT {BUILD_COLUMNS} FROM builds WHERE id = ?1"))
             .map_err(|e| self.error("cannot read", e))?;
         let rec = st
-            .query_row([build_id], |r| {
-                Ok(Record {
-                    build_id: r.get(0)?,
-                    checkout_id: r.get(1)?,
-                    origin: r.get(2)?,
-                    dir: r.get(3)?,
-                    group: Group {
-                        tree: r.get(4)?,
-                        branch: r.get(5)?,
-                        arch: r.get(6)?,
-                        config: r.get(7)?,
-                        compiler: r.get(8)?,
-                    },
-                    kernel_version: r.get(9)?,
-                    start_time: r.get(10)?,
-                    status: r.get(11)?,
-                    counts: [r.get(12)?, r.get(13)?, r.get(14)?, r.get(15)?],
-                    log_url: r.get(16)?,
-                    sort_key: r.get(17)?,
-                    diags: Vec::new(),
-                })
-            })
+            .query_row([build_id], record_row)
             .optional()
             .map_err(|e| self.error("cannot read", e))?;
         let Some(mut rec) = rec else { return Ok(None) };
@@ -605,30 +635,58 @@ impl History {
     fn diagnostics(&self, build_id: &str) -> Result<Vec<DiagRow>, HistoryError> {
         let mut st = self
             .conn
-            .prepare_cached(
-                "SELECT signature, signature_text, severity, kind, file, line, column, message,
-                        occurrences, log_line
-                 FROM diagnostics WHERE build_id = ?1 ORDER BY seq",
-            )
+            .prepare_cached(&format!(
+                "SELECT {DIAG_COLUMNS} FROM diagnostics WHERE build_id = ?1 ORDER BY seq"
+            ))
             .map_err(|e| self.error("cannot read", e))?;
         let rows = st
-            .query_map([build_id], |r| {
-                Ok(DiagRow {
-                    signature: r.get(0)?,
-                    signature_text: r.get(1)?,
-                    severity: r.get(2)?,
-                    kind: r.get(3)?,
-                    file: r.get(4)?,
-                    line: r.get(5)?,
-                    column: r.get(6)?,
-                    message: r.get(7)?,
-                    occurrences: r.get(8)?,
-                    log_line: r.get(9)?,
-                })
-            })
+            .query_map([build_id], |r| diag_row(r, 0))
             .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
             .map_err(|e| self.error("cannot read", e))?;
         Ok(rows)
+    }
+
+    /// Every recorded build `filter` keeps, with its diagnostics, group by
+    /// group (tree, branch, architecture, config, compiler) and in each in
+    /// the order of the previous-build rule: one query for the builds, one
+    /// for their diagnostics.
+    pub fn all(&self, filter: &Filter) -> Result<Vec<Record>, HistoryError> {
+        const WHERE: &str = "(?1 IS NULL OR tree = ?1) AND (?2 IS NULL OR branch = ?2)
+                             AND (?3 IS NULL OR sort_key >= ?3)";
+        let args = params![filter.tree, filter.branch, filter.since];
+        let fail = |e| self.error("cannot read", e);
+        let mut st = self
+            .conn
+            .prepare(&format!(
+                "SELECT {BUILD_COLUMNS} FROM builds WHERE {WHERE}
+                 ORDER BY tree, branch, arch, config, compiler, sort_key, rowid"
+            ))
+            .map_err(fail)?;
+        let mut records = st
+            .query_map(args, record_row)
+            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+            .map_err(fail)?;
+        let at: HashMap<String, usize> = records
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.build_id.clone(), i))
+            .collect();
+        let mut st = self
+            .conn
+            .prepare(&format!(
+                "SELECT build_id, {DIAG_COLUMNS} FROM diagnostics
+                 WHERE build_id IN (SELECT id FROM builds WHERE {WHERE})
+                 ORDER BY build_id, seq"
+            ))
+            .map_err(fail)?;
+        let mut rows = st.query(args).map_err(fail)?;
+        while let Some(r) = rows.next().map_err(fail)? {
+            let id: String = r.get(0).map_err(fail)?;
+            if let Some(&i) = at.get(&id) {
+                records[i].diags.push(diag_row(r, 1).map_err(fail)?);
+            }
+        }
+        Ok(records)
     }
 
     /// What changed since the previous build of each record.
