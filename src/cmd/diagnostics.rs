@@ -41,13 +41,7 @@ pub fn severity(s: Severity) -> &'static str {
 }
 
 pub fn run(args: &DiagnosticsArgs) -> Result<Verdict, CmdError> {
-    let opts = super::harvest_options(
-        args.origin.as_deref(),
-        &crate::cli::Overrides::default(),
-        false,
-        true,
-    )
-    .map_err(CmdError::Usage)?;
+    let opts = super::options::listing_options(args.origin.as_deref())?;
     let r = crate::reporter::get();
     let mut verdict = Verdict::default();
     for dir in &args.dirs {

@@ -86,13 +86,7 @@ fn resolve(what: &str, args: &DiffArgs, history: Option<&History>) -> Result<Rec
 
 /// The one build of a directory, as the history would record it.
 fn harvest(dir: &Path, args: &DiffArgs) -> Result<Record, CmdError> {
-    let opts = super::harvest_options(
-        args.origin.as_deref(),
-        &crate::cli::Overrides::default(),
-        false,
-        true,
-    )
-    .map_err(CmdError::Usage)?;
+    let opts = super::options::listing_options(args.origin.as_deref())?;
     let y = pipeline::collect::collect(
         pipeline::detect(Candidate::named(dir.to_path_buf())).map_err(usage)?,
         &opts.overrides,

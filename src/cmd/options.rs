@@ -25,6 +25,12 @@ pub fn check_origin(origin: Option<&str>) -> Result<String, String> {
 
 /// The options of a harvest from the command line: origin and overrides
 /// checked (a usage error comes back as its message).
+/// The options of a command that harvests named directories only to show
+/// them (`diagnostics`, `diff`): no overrides, each directory finished.
+pub fn listing_options(origin: Option<&str>) -> Result<Options, super::CmdError> {
+    harvest_options(origin, &Overrides::default(), false, true).map_err(super::CmdError::Usage)
+}
+
 pub fn harvest_options(
     origin: Option<&str>,
     overrides: &Overrides,

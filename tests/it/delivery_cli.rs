@@ -2,9 +2,9 @@
 //! `send` the spool, exit codes, configuration, and the token never shown.
 
 use crate::common;
+use common::text;
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
 use std::time::Duration;
 
 /// Waiting for a child process to reach a point: this many polls of
@@ -115,15 +115,6 @@ fn harvest_args(dirs: &[PathBuf]) -> Vec<String> {
         .map(String::from),
     );
     a
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 /// Remove the fields delivery adds (URLs), to compare with `--dry-run`.

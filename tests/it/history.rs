@@ -7,6 +7,7 @@ use std::process::Output;
 use serde_json::Value;
 
 use crate::common;
+use common::text;
 use kcidb_harvest::history::History;
 
 const ORIGIN: &str = "gregkh";
@@ -55,15 +56,6 @@ impl World {
             .expect("history opens")
             .expect("history exists")
     }
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "status {:?}\nstdout:\n{}\nstderr:\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 fn json_lines(bytes: &[u8]) -> Vec<Value> {

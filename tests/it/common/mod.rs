@@ -249,6 +249,16 @@ pub fn unpack_case(case: &str, into: &Path) -> PathBuf {
     into.join(case)
 }
 
+/// A command's exit code, stdout and stderr, for assertion messages.
+pub fn text(o: &std::process::Output) -> String {
+    format!(
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
 /// The binary, with a clean environment: no KCIDB/storage variables, `HOME`
 /// and the working directory in `home` (so no kci-dev.toml is found).
 pub fn bin(home: &Path) -> assert_cmd::Command {
