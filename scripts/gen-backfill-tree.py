@@ -9,11 +9,16 @@ get an old mtime (finished runs).
 
 usage: gen-backfill-tree.py REPO TREE N [TAG]
 (TAG goes into every log, so two trees with different tags share no build id)
+
+With GEN_SPREAD=1 the full result directories look like years of runs:
+run i starts 6 hours after run i-1 and builds 6.1.(1 + i // 20), so a history
+of the tree has a time axis and many releases (the report benchmark).
 """
 import gzip
 import io
 import os
 import random
+import re
 import sys
 import tarfile
 import time
@@ -25,6 +30,8 @@ KEEP = {"output_log", "ktest.conf", "run_test.sh", "commit.txt", "start_time.txt
         "start_time.epoch", "time.txt", "time-v.txt", "min_config", "stable_queue.tar.gz",
         "buildlog-bob", "linux/log", "linux/Makefile"}
 rng = random.Random(42)
+spread = os.environ.get("GEN_SPREAD") == "1"
+SPREAD_START = 1577836800  # 2020-01-01
 
 def load(case):
     files = {}
@@ -70,8 +77,17 @@ for i in range(n):
         for rel, data in src.items():
             if rel.startswith("linux/.git/"):
                 rel = rel  # plain git files (no objects)
+            if spread and rel in ("start_time.epoch", "start_time.txt"):
+                continue
+            if spread and rel == "linux/Makefile":
+                data = re.sub(rb"(?m)^SUBLEVEL = \d+", b"SUBLEVEL = %d" % (1 + i // 20), data)
             write(os.path.join(d, rel), data)
         write(os.path.join(d, "linux/log"), log)
+        if spread:
+            start = SPREAD_START + i * 6 * 3600
+            write(os.path.join(d, "start_time.epoch"), b"%d\n" % start)
+            write(os.path.join(d, "start_time.txt"), time.strftime(
+                "%Y-%m-%dT%H:%M:%SZ\n", time.gmtime(start)).encode())
     elif kind < 0.80:
         write(os.path.join(d, "linux/log.gz"), gzip.compress(log, 6))
         write(os.path.join(d, "output_log"), src["output_log"])

@@ -46,6 +46,8 @@ pub enum Command {
     Diff(DiffArgs),
     /// Show every inferred field with its value and source (e.g. `kcidb-harvest explain ./remote_dir`)
     Explain(ExplainArgs),
+    /// Write the history as one self-contained HTML page: counts and statuses over time, recurring diagnostics, every build (e.g. `kcidb-harvest report -o report.html`)
+    Report(ReportArgs),
     /// Print shell completions (e.g. `kcidb-harvest completions bash > /etc/bash_completion.d/kcidb-harvest`)
     Completions {
         /// bash, zsh, fish, elvish or powershell
@@ -357,6 +359,29 @@ pub struct DiffArgs {
 
     #[command(flatten)]
     pub history: HistoryArgs,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ReportArgs {
+    /// The history to show (default: $XDG_DATA_HOME/kcidb-harvest/history.sqlite, i.e. ~/.local/share/…)
+    #[arg(long, value_name = "FILE", env = "KCIDB_HARVEST_HISTORY")]
+    pub history: Option<PathBuf>,
+
+    /// Where to write the page, `-` for standard output (e.g. -o stable-6.1.html)
+    #[arg(short, long, value_name = "FILE", default_value = "report.html")]
+    pub output: String,
+
+    /// Only this tree: its name, or its repository URL when it has no name (e.g. --tree stable)
+    #[arg(long, value_name = "TREE")]
+    pub tree: Option<String>,
+
+    /// Only this branch (e.g. --branch linux-6.1.y)
+    #[arg(long, value_name = "BRANCH")]
+    pub branch: Option<String>,
+
+    /// Only builds started at or after DATE, UTC (e.g. --since 2024-01-31 or --since 2024-01-31T12:00:00Z)
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<String>,
 }
 
 #[derive(Debug, Args, Clone)]

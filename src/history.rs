@@ -652,7 +652,7 @@ impl History {
     /// for their diagnostics.
     pub fn all(&self, filter: &Filter) -> Result<Vec<Record>, HistoryError> {
         const WHERE: &str = "(?1 IS NULL OR tree = ?1) AND (?2 IS NULL OR branch = ?2)
-                             AND (?3 IS NULL OR sort_key >= ?3)";
+                             AND (?3 IS NULL OR (sort_key >= ?3 AND sort_key NOT LIKE '|%'))";
         let args = params![filter.tree, filter.branch, filter.since];
         let fail = |e| self.error("cannot read", e);
         let mut st = self

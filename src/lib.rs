@@ -20,6 +20,7 @@ pub mod journal;
 pub mod kcidb;
 pub mod layout;
 pub mod output;
+pub mod page;
 pub mod pipeline;
 pub mod report;
 pub mod reporter;

@@ -8,6 +8,7 @@ mod explain;
 pub mod harvest;
 mod info;
 pub mod options;
+mod report;
 pub mod send;
 mod validate;
 
@@ -63,6 +64,7 @@ pub fn run(cli: Cli) -> i32 {
         Some(Command::Parsers) => info::parsers(),
         Some(Command::Validate { files }) => validate::run(&files),
         Some(Command::Explain(args)) => explain::run(&args),
+        Some(Command::Report(args)) => report::run(&args),
         Some(Command::Diagnostics(args)) => diagnostics::run(&args),
         Some(Command::Diff(args)) => diff::run(&args),
         Some(Command::Completions { shell }) => info::completions(shell),

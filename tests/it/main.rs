@@ -15,6 +15,7 @@ mod history;
 mod ktest;
 mod layouts;
 mod logs;
+mod page;
 mod readme;
 mod resume;
 mod scenarios;
