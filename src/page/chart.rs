@@ -133,6 +133,7 @@ pub fn counts(builds: &[BuildRow]) -> Option<String> {
         root.fill(&WHITE).ok()?;
         let mut chart = ChartBuilder::on(&root)
             .margin(12)
+            .margin_right(56)
             .x_label_area_size(36)
             .y_label_area_size(48)
             .build_cartesian_2d(lo..hi, 0u64..top + top / 10 + 1)
@@ -211,6 +212,7 @@ pub fn statuses(builds: &[BuildRow]) -> Option<String> {
         root.fill(&WHITE).ok()?;
         let mut chart = ChartBuilder::on(&root)
             .margin(12)
+            .margin_right(56)
             .x_label_area_size(30)
             .y_label_area_size(60)
             .build_cartesian_2d(lo..hi, (0..LANES.len() as i32).into_segmented())

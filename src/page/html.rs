@@ -1,9 +1,11 @@
 //! The page itself: one HTML document with everything inline.
 //!
 //! Every build is in the document (one `<tbody class="build">` each, its
-//! diagnostics in a second, hidden row), so the page works without its
-//! script; the script shows [`PAGE`] builds at a time per table and
-//! expands a build's diagnostics on a click. Text from the history is
+//! diagnostics in a second, hidden row). The first [`PAGE`] builds of a
+//! table are shown and the rest are `hidden` from the start, so a page of
+//! 10,000 builds lays out as fast as one of 100; the script pages through
+//! them and opens a build's diagnostics on a click. Without the script a
+//! `<noscript>` style shows everything. Text from the history is
 //! escaped; a log URL becomes a link only when it is `http(s)://`.
 
 use std::fmt::Write as _;
@@ -104,7 +106,11 @@ const SCRIPT: &str = r#"
     pager.appendChild(newer);
     pager.appendChild(older);
     pager.appendChild(info);
-    show(0);
+    // the page came with the first page shown: only link its buttons
+    current = 0;
+    info.textContent = "builds 1\u2013" + Math.min(bodies.length, PAGE) + " of " +
+      bodies.length + " (page 1 of " + pages + ")";
+    newer.disabled = true;
     // a link to a build on another page opens its page
     table.showBuild = function (body) { show(Math.floor(bodies.indexOf(body) / PAGE)); };
   }
@@ -126,8 +132,6 @@ const SCRIPT: &str = r#"
     });
     paginate(table);
   });
-  document.querySelectorAll("tbody.build tr.diags").forEach(function (d) { d.hidden = true; });
-  document.querySelectorAll("tbody.build").forEach(function (b) { toggle(b, false); });
   function follow() {
     var id = decodeURIComponent(location.hash.slice(1));
     var body = id && document.getElementById(id);
@@ -160,6 +164,8 @@ pub fn page(model: &Model, origin: &Origin) -> String {
         o,
         "<script>{EARLY_SCRIPT}</script>\n<style>{STYLE}</style>\n"
     );
+    // without the script, every build and its diagnostics are shown
+    o.push_str("<noscript><style>tbody.build[hidden] { display: table-row-group; } tr.diags[hidden] { display: table-row; } button.toggle { display: none; }</style></noscript>\n");
     o.push_str("</head>\n<body>\n<pre id=\"page-errors\" hidden></pre>\n");
     o.push_str("<h1>Builds in the history</h1>\n");
     let _ = writeln!(
@@ -315,8 +321,8 @@ fn section(o: &mut String, i: usize, s: &Section) {
         o,
         "<table class=\"builds\" id=\"t{i}\"><thead><tr><th>build</th><th>directory</th><th>version</th><th>config</th><th>arch</th><th>compiler</th><th>status</th><th class=\"num\">W:</th><th class=\"num\">E:</th><th class=\"num\">warnings</th><th class=\"num\">errors</th><th>new</th><th>log</th></tr></thead>"
     );
-    for b in s.builds.iter().rev() {
-        build(o, b);
+    for (n, b) in s.builds.iter().rev().enumerate() {
+        build(o, b, n >= PAGE);
     }
     o.push_str("</table>\n</section>\n");
 }
@@ -371,7 +377,9 @@ fn num(v: Option<u64>) -> String {
     v.map(|v| v.to_string()).unwrap_or_else(|| "–".into())
 }
 
-fn build(o: &mut String, b: &BuildRow) {
+/// One build: its row, and its diagnostics folded (the page starts with
+/// the first [`PAGE`] builds of each table shown, the others `hidden`).
+fn build(o: &mut String, b: &BuildRow, hidden: bool) {
     let r = &b.rec;
     let status = r.status.as_deref().unwrap_or("");
     let new = if b.previous.is_some() || !b.new.is_empty() {
@@ -391,13 +399,14 @@ fn build(o: &mut String, b: &BuildRow) {
     };
     let _ = writeln!(
         o,
-        "<tbody class=\"build\" id=\"{id}\" data-build-id=\"{id}\" data-new=\"{}\">",
+        "<tbody class=\"build\" id=\"{id}\" data-build-id=\"{id}\" data-new=\"{}\"{}>",
         b.new.len(),
+        if hidden { " hidden" } else { "" },
         id = attr(&r.build_id),
     );
     let _ = writeln!(
         o,
-        "<tr class=\"row\"><td><div class=\"idcell\"><button class=\"toggle\" type=\"button\" aria-expanded=\"true\">▾</button><code class=\"id\">{}</code></div></td><td class=\"dir\"><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"status {}\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{new}</td><td>{log}</td></tr>",
+        "<tr class=\"row\"><td><div class=\"idcell\"><button class=\"toggle\" type=\"button\" aria-expanded=\"false\">▸</button><code class=\"id\">{}</code></div></td><td class=\"dir\"><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"status {}\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{new}</td><td>{log}</td></tr>",
         text(&r.build_id),
         text(&r.dir),
         text(r.kernel_version.as_deref().unwrap_or("")),
@@ -411,7 +420,7 @@ fn build(o: &mut String, b: &BuildRow) {
         num(r.counts[2]),
         num(r.counts[3]),
     );
-    o.push_str("<tr class=\"diags\"><td colspan=\"13\">");
+    o.push_str("<tr class=\"diags\" hidden><td colspan=\"13\">");
     if r.diags.is_empty() {
         o.push_str("<span class=\"note\">no warning or error</span>");
     } else {
@@ -448,4 +457,67 @@ fn diag(o: &mut String, d: &DiagRow, new: bool) {
         d.log_line,
         sev = attr(&d.severity),
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::{Group, Record};
+
+    #[test]
+    fn text_from_the_history_is_escaped_and_only_http_logs_are_links() {
+        let evil = "<script>alert(1)</script>";
+        let rec = |id: &str, log: &str| Record {
+            build_id: format!("o:b-{id}\"><img src=x>"),
+            checkout_id: "o:ck".into(),
+            origin: "o".into(),
+            dir: evil.into(),
+            group: Group {
+                tree: evil.into(),
+                branch: "b".into(),
+                arch: evil.into(),
+                config: "c".into(),
+                compiler: "gcc".into(),
+            },
+            kernel_version: Some(evil.into()),
+            start_time: Some("2026-01-01T00:00:00Z".into()),
+            status: Some(evil.into()),
+            counts: [Some(1), None, Some(1), None],
+            log_url: Some(log.into()),
+            sort_key: format!("2026-01-01T00:00:00.000000Z|{id}"),
+            diags: vec![crate::history::DiagRow {
+                signature: "s".into(),
+                signature_text: "s".into(),
+                severity: "warning".into(),
+                kind: "compiler".into(),
+                file: Some(evil.into()),
+                line: Some(1),
+                column: Some(2),
+                message: evil.into(),
+                occurrences: 2,
+                log_line: 9,
+            }],
+        };
+        let model = super::super::model(vec![
+            rec("1", "javascript:alert(1)"),
+            rec("2", "https://storage.example/log.gz?a=1&b=\"2\""),
+        ]);
+        let page = page(
+            &model,
+            &Origin {
+                history: evil,
+                written_at: "now",
+                filters: evil,
+            },
+        );
+        assert!(!page.contains("<script>alert"), "unescaped text");
+        assert!(!page.contains("<img src=x>"), "unescaped attribute");
+        assert!(!page.contains("javascript:alert"), "a javascript: link");
+        assert!(
+            page.contains("href=\"https://storage.example/log.gz?a=1&amp;b=&quot;2&quot;\""),
+            "the https log link"
+        );
+        // the page's own two scripts, no more
+        assert_eq!(page.matches("<script>").count(), 2);
+    }
 }

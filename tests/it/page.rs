@@ -122,16 +122,52 @@ fn build_body<'a>(dom: &'a str, id: &str) -> &'a str {
     &dom[start..end]
 }
 
-#[test]
-fn the_page_of_the_fixtures_renders_in_chromium_with_every_build() {
-    let Some(chrome) = chromium() else {
+/// Chromium, or None when the test is to be skipped (it says so).
+fn browser_for(test: &str) -> Option<PathBuf> {
+    let found = chromium();
+    if found.is_none() {
         assert!(
             std::env::var_os("KCIDB_HARVEST_REQUIRE_BROWSER").is_none(),
             "KCIDB_HARVEST_REQUIRE_BROWSER is set but no chromium was found"
         );
         eprintln!(
-            "SKIPPED page::the_page_of_the_fixtures_renders_in_chromium_with_every_build: no chromium (apt-get install chromium, or set KCIDB_HARVEST_CHROMIUM)"
+            "SKIPPED page::{test}: no chromium (apt-get install chromium, or set KCIDB_HARVEST_CHROMIUM)"
         );
+    }
+    found
+}
+
+/// The DOM of `page` after its script ran, and Chromium's log.
+fn dom_of(chrome: &Path, profile: &Path, page: &Path) -> (String, String) {
+    let dump = headless(chrome, profile)
+        .arg("--dump-dom")
+        .arg(file_url(page))
+        .output()
+        .expect("chromium runs");
+    assert!(dump.status.success(), "{}", text(&dump));
+    let dom = String::from_utf8_lossy(&dump.stdout).into_owned();
+    let log = String::from_utf8_lossy(&dump.stderr).into_owned();
+    // the script ran to its end, and nothing in the page went wrong
+    assert!(
+        dom.contains("data-ready=\"1\""),
+        "the page's script did not finish"
+    );
+    assert!(
+        dom.contains("<pre id=\"page-errors\" hidden=\"\"></pre>"),
+        "errors in the page: {}",
+        dom.lines()
+            .find(|l| l.contains("page-errors"))
+            .unwrap_or("")
+    );
+    let console: Vec<&str> = log.lines().filter(|l| l.contains("CONSOLE")).collect();
+    assert!(console.is_empty(), "console output: {console:#?}");
+    (dom, log)
+}
+
+#[test]
+fn the_page_of_the_fixtures_renders_in_chromium_with_every_build() {
+    let Some(chrome) = browser_for("the_page_of_the_fixtures_renders_in_chromium_with_every_build")
+    else {
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
@@ -158,29 +194,7 @@ fn the_page_of_the_fixtures_renders_in_chromium_with_every_build() {
     }
 
     let profile = root.join("chromium-profile");
-    let dump = headless(&chrome, &profile)
-        .arg("--dump-dom")
-        .arg(file_url(&page))
-        .output()
-        .expect("chromium runs");
-    assert!(dump.status.success(), "{}", text(&dump));
-    let dom = String::from_utf8_lossy(&dump.stdout).into_owned();
-    let log = String::from_utf8_lossy(&dump.stderr).into_owned();
-
-    // the script ran to its end, and nothing in the page went wrong
-    assert!(
-        dom.contains("data-ready=\"1\""),
-        "the page's script did not finish"
-    );
-    assert!(
-        dom.contains("<pre id=\"page-errors\" hidden=\"\"></pre>"),
-        "errors in the page: {}",
-        dom.lines()
-            .find(|l| l.contains("page-errors"))
-            .unwrap_or("")
-    );
-    let console: Vec<&str> = log.lines().filter(|l| l.contains("CONSOLE")).collect();
-    assert!(console.is_empty(), "console output: {console:#?}");
+    let (dom, _) = dom_of(&chrome, &profile, &page);
 
     // every build, once
     for id in &ids {
@@ -319,4 +333,98 @@ fn report_filters_and_says_what_is_wrong_in_one_line() {
         assert_eq!(err.lines().count(), 1, "{err}");
         assert!(err.contains(want), "{err}");
     }
+}
+
+/// Past 100 builds a table is paged: the page comes with the first 100
+/// shown, the script adds the buttons and says where one is.
+#[test]
+fn a_long_history_is_paged_in_chromium() {
+    let Some(chrome) = browser_for("a_long_history_is_paged_in_chromium") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let tree = root.join("tree");
+    let st = Command::new("python3")
+        .arg(common::repo().join("scripts/gen-backfill-tree.py"))
+        .arg(common::repo())
+        .arg(&tree)
+        .arg("300")
+        .env("GEN_SPREAD", "1")
+        .status()
+        .expect("python3 runs the generator");
+    assert!(st.success());
+    let history = root.join("history.sqlite");
+    let out = common::bin(root)
+        .arg("-r")
+        .arg(&tree)
+        .args(["--origin", ORIGIN, "--allow-unknown-commit", "-q"])
+        .args(["--spool", "spool", "--history"])
+        .arg(&history)
+        .output()
+        .unwrap();
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{}", text(&out));
+    let (out, page) = report(root, &history, &["--tree", "stable"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let h = History::open_read_only(&history).unwrap().unwrap();
+    let n = h
+        .all(&Filter {
+            tree: Some("stable".into()),
+            ..Filter::default()
+        })
+        .unwrap()
+        .len();
+    assert!(n > 200, "{n} builds");
+
+    let (dom, _) = dom_of(&chrome, &root.join("profile"), &page);
+    let bodies = dom.matches("<tbody class=\"build\"").count();
+    let hidden = dom
+        .match_indices("<tbody class=\"build\"")
+        .filter(|(at, _)| {
+            let tag = &dom[*at..*at + dom[*at..].find('>').unwrap()];
+            tag.contains(" hidden=")
+        })
+        .count();
+    assert_eq!(bodies, n);
+    assert_eq!(bodies - hidden, 100, "one page shown");
+    let pages = n.div_ceil(100);
+    assert!(
+        dom.contains(&format!("builds 1–100 of {n} (page 1 of {pages})")),
+        "the pager says where it is"
+    );
+    assert!(dom.contains("← newer</button>") && dom.contains("older →</button>"));
+    assert!(dom.contains("<polyline"));
+
+    // a link to the oldest build (the last page) opens its page and its row
+    let oldest = &h
+        .all(&Filter {
+            tree: Some("stable".into()),
+            ..Filter::default()
+        })
+        .unwrap()
+        .into_iter()
+        .min_by(|a, b| a.sort_key.cmp(&b.sort_key))
+        .unwrap()
+        .build_id;
+    let linked = root.join("linked.html");
+    std::fs::copy(&page, &linked).unwrap();
+    let url = format!("{}#{oldest}", file_url(&linked));
+    let dump = headless(&chrome, &root.join("profile2"))
+        .arg("--dump-dom")
+        .arg(&url)
+        .output()
+        .unwrap();
+    let dom = String::from_utf8_lossy(&dump.stdout);
+    assert!(
+        dom.contains(&format!("(page {pages} of {pages})")),
+        "the last page is shown"
+    );
+    let body = build_body(&dom, oldest);
+    let tag = &body[..body.find('>').unwrap()];
+    assert!(!tag.contains(" hidden="), "{tag}");
+    assert!(body.contains("aria-expanded=\"true\""), "its row is open");
+    assert!(
+        body.contains("<tr class=\"diags\">"),
+        "its diagnostics are shown"
+    );
 }
