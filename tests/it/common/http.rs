@@ -53,6 +53,8 @@ pub enum Flow {
 pub struct Conn {
     reader: BufReader<TcpStream>,
     stream: TcpStream,
+    /// Responses kept back by [`Conn::hold`].
+    held: Option<Vec<u8>>,
 }
 
 impl Conn {
@@ -163,9 +165,33 @@ impl Conn {
             head.push_str("connection: close\r\n");
         }
         head.push_str("\r\n");
+        if let Some(held) = &mut self.held {
+            held.extend_from_slice(head.as_bytes());
+            held.extend_from_slice(body);
+            return Ok(());
+        }
         self.stream.write_all(head.as_bytes())?;
         self.stream.write_all(body)?;
         self.stream.flush()
+    }
+
+    /// Keep the responses back until [`Conn::release`]: a handler that
+    /// records a request after answering it can then release the answer
+    /// once it is recorded, so a client never hears back before the test
+    /// can see its request.
+    pub fn hold(&mut self) {
+        self.held.get_or_insert_with(Vec::new);
+    }
+
+    /// Send what [`Conn::hold`] kept back.
+    pub fn release(&mut self) -> io::Result<()> {
+        match self.held.take() {
+            Some(bytes) if !bytes.is_empty() => {
+                self.stream.write_all(&bytes)?;
+                self.stream.flush()
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Close abruptly. Unread request bytes make the kernel send a RST.
@@ -175,7 +201,8 @@ impl Conn {
     }
 
     /// Close our side for writing and reading.
-    pub fn shutdown(&self) {
+    pub fn shutdown(&mut self) {
+        let _ = self.release();
         let _ = self.stream.shutdown(Shutdown::Both);
     }
 }
@@ -230,6 +257,7 @@ impl Server {
                     let mut conn = Conn {
                         reader: BufReader::new(read_half),
                         stream,
+                        held: None,
                     };
                     while let Ok(Some(head)) = conn.read_head() {
                         match handler(&mut conn, head) {

@@ -117,7 +117,11 @@ impl RestServer {
         }));
         let st = state.clone();
         let server = Server::start(Arc::new(move |conn: &mut Conn, head: Head| {
-            handle(&st, conn, head)
+            // every request is in `seen` before its client hears back
+            conn.hold();
+            let flow = handle(&st, conn, head);
+            let _ = conn.release();
+            flow
         }));
         RestServer { server, state }
     }
