@@ -1,4 +1,5 @@
-//! Every real corpus case: the whole report equals its golden, and the
+//! Every real corpus case (and the README's example): the whole report,
+//! byte for byte, equals its golden, and the
 //! facts established by hand in `<case>.truth.json` hold.
 
 use crate::common;
@@ -12,37 +13,42 @@ fn golden_path(case: &str) -> std::path::PathBuf {
 
 /// Paths of the builder differ between machines only through the temp
 /// dir; the report must not contain the checkout location at all.
-fn report_for(case: &str) -> (Value, tempfile::TempDir) {
+fn report_bytes(case: &str) -> (Vec<u8>, tempfile::TempDir) {
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = unpack_case(case, tmp.path());
-    (dry_run(&dir), tmp)
+    (dry_run_bytes(&dir), tmp)
+}
+
+fn report_for(case: &str) -> (Value, tempfile::TempDir) {
+    let (bytes, tmp) = report_bytes(case);
+    (
+        serde_json::from_slice(&bytes).expect("one JSON document"),
+        tmp,
+    )
 }
 
 #[test]
 fn reports_equal_goldens() {
-    let update = std::env::var_os("UPDATE_GOLDEN").is_some();
     for case in CASES {
-        let (report, tmp) = report_for(case);
-        let text = serde_json::to_string_pretty(&report).expect("serialise") + "\n";
+        let (report, tmp) = report_bytes(case);
         assert!(
-            !text.contains(&tmp.path().display().to_string()),
+            !String::from_utf8_lossy(&report).contains(&tmp.path().display().to_string()),
             "{case}: the report leaks the harvest location"
         );
-        let path = golden_path(case);
-        if update {
-            std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-            std::fs::write(&path, &text).expect("write golden");
-            continue;
-        }
-        let want: Value = serde_json::from_str(
-            &std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
-        )
-        .expect("golden parses");
-        assert_eq!(
-            report, want,
-            "{case}: report differs from fixtures/golden/{case}.json (UPDATE_GOLDEN=1 rewrites it; review the diff)"
-        );
+        assert_golden(&golden_path(case), &report);
     }
+}
+
+/// The README's example directory (a copy of a corpus run, kept unpacked).
+#[test]
+fn the_example_equals_its_golden() {
+    let dir = repo().join("fixtures/example/stable_test_6.1_M6sWA");
+    let report = dry_run_bytes(&dir);
+    assert!(
+        !String::from_utf8_lossy(&report).contains(&repo().display().to_string()),
+        "the example's report names the checkout's location"
+    );
+    assert_golden(&golden_path("example"), &report);
 }
 
 fn same_instant(a: &str, b: &str) -> bool {

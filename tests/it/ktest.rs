@@ -43,30 +43,13 @@ fn statuses(v: &[Value]) -> Vec<String> {
 
 #[test]
 fn every_real_run_equals_its_golden() {
-    let update = std::env::var_os("UPDATE_GOLDEN").is_some();
     let names = cases();
     assert!(names.len() >= 5, "too few ktest fixtures: {names:?}");
     for name in names {
-        let got = report(&name);
         let path = repo()
             .join("fixtures/golden/ktest")
             .join(format!("{name}.json"));
-        if update {
-            std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-            let text = serde_json::to_string_pretty(&got).expect("json") + "\n";
-            std::fs::write(&path, text).expect("write golden");
-            continue;
-        }
-        let want: Value = serde_json::from_str(
-            &std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
-        )
-        .expect("golden parses");
-        assert_eq!(
-            got,
-            want,
-            "{name}: report differs from {} (UPDATE_GOLDEN=1 rewrites it; review the diff)",
-            path.display()
-        );
+        assert_golden(&path, &dry_run_bytes(&case(&name)));
     }
 }
 

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
-use crate::common::{dry_run, harvester, repo};
+use crate::common::{assert_golden, dry_run, dry_run_bytes, harvester, repo};
 
 fn cases() -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(repo().join("fixtures/logs"))
@@ -102,6 +102,25 @@ fn every_real_log_matches_its_hand_checked_expectation() {
         if let Some(list) = want["diagnostics"].as_array() {
             assert_eq!(&rows, list, "{name}: listed diagnostics");
         }
+    }
+}
+
+#[test]
+fn every_real_log_report_equals_its_golden() {
+    for dir in cases() {
+        let bytes = dry_run_bytes(&dir);
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains(&repo().display().to_string()),
+            "{}: the report names the checkout's location",
+            dir.display()
+        );
+        let name = dir.file_name().unwrap().to_string_lossy().to_string();
+        assert_golden(
+            &repo()
+                .join("fixtures/golden/logs")
+                .join(format!("{name}.json")),
+            &bytes,
+        );
     }
 }
 

@@ -331,6 +331,11 @@ pub fn harvester() -> assert_cmd::Command {
 
 /// `kcidb-harvest DIR --origin gregkh --dry-run` → the report JSON.
 pub fn dry_run(dir: &Path) -> Value {
+    serde_json::from_slice(&dry_run_bytes(dir)).expect("stdout is one JSON document")
+}
+
+/// The report a dry run of `dir` prints, byte for byte.
+pub fn dry_run_bytes(dir: &Path) -> Vec<u8> {
     let out = harvester()
         .arg(dir)
         .args(["--origin", "gregkh", "--dry-run", "--assume-finished"])
@@ -342,7 +347,40 @@ pub fn dry_run(dir: &Path) -> Value {
         dir.display(),
         String::from_utf8_lossy(&out.stderr)
     );
-    serde_json::from_slice(&out.stdout).expect("stdout is one JSON document")
+    out.stdout
+}
+
+/// `got` equals the golden at `path` byte for byte; `UPDATE_GOLDEN=1`
+/// writes it instead (review the diff). On a difference the message
+/// names the first line that differs.
+pub fn assert_golden(path: &Path, got: &[u8]) {
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, got).expect("write golden");
+        return;
+    }
+    let want = std::fs::read(path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (UPDATE_GOLDEN=1 writes it from this run)",
+            path.display()
+        )
+    });
+    if want == got {
+        return;
+    }
+    let (w, g) = (String::from_utf8_lossy(&want), String::from_utf8_lossy(got));
+    let at = w
+        .lines()
+        .zip(g.lines())
+        .position(|(a, b)| a != b)
+        .unwrap_or_else(|| w.lines().count().min(g.lines().count()));
+    panic!(
+        "{}: the report differs from its golden from line {}:\n  golden: {}\n  now:    {}\n(UPDATE_GOLDEN=1 rewrites it; review the diff)",
+        path.display(),
+        at + 1,
+        w.lines().nth(at).unwrap_or("<end>"),
+        g.lines().nth(at).unwrap_or("<end>"),
+    );
 }
 
 /// Read one member of a corpus tarball (e.g. `warn/linux/log`).
