@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use crate::diag::Engine;
 use crate::digest::hex;
 use crate::keys;
-use crate::logscan::{scan, LineSink};
+use crate::logscan::{scan, Detached, LineSink};
 use crate::{Facts, Input, ParseError, Parser};
 
 /// The build log parser (ktest LOG_FILE, tuxmake build.log, bare logs).
@@ -37,10 +37,11 @@ impl Parser for BuildLog {
             return Ok(());
         };
         let mut engine = Engine::with_framing(&opened.name);
-        let mut ends = EndMarkers::default();
-        // The sha256 runs on a second thread, fed in large blocks, so the
-        // hash costs (almost) no wall time beside the parse.
-        let (bytes, digest) = std::thread::scope(|sc| {
+        // The sha256 runs on a thread of its own, fed in large blocks, and
+        // so do the end markers (a few searches of every chunk): beside the
+        // engine they cost (almost) no wall time.
+        let (bytes, digest, ends) = std::thread::scope(|sc| {
+            let mut ends = Detached::spawn(sc, EndMarkers::default());
             let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
             let hasher = sc.spawn(move || {
                 let mut h = Sha256::new();
@@ -57,10 +58,16 @@ impl Parser for BuildLog {
             };
             let scanned = scan(&opened.name, &mut hashing, &mut [&mut engine, &mut ends]);
             hashing.close();
-            let digest = hasher.join().map_err(|_| {
-                ParseError::syntax(&opened.name, None, "internal error: the hash thread failed")
-            })?;
-            scanned.map(|_| (hashing.bytes, digest))
+            let internal = |what: &str| {
+                ParseError::syntax(
+                    &opened.name,
+                    None,
+                    format!("internal error: the {what} thread failed"),
+                )
+            };
+            let digest = hasher.join().map_err(|_| internal("hash"))?;
+            let ends = ends.join().ok_or_else(|| internal("end markers"))?;
+            scanned.map(|_| (hashing.bytes, digest, ends))
         })?;
         if bytes == 0 {
             return Err(ParseError::syntax(

@@ -471,7 +471,7 @@ impl Run {
     /// A line outside any command: `<command> ... <rest>` starts a step
     /// (true).
     fn command_start(&mut self, n: u64, line: &[u8], out: &mut dyn FnMut(FrameEvent<'_>)) -> bool {
-        let (cmd, rest, output_at) = match memmem::find(line, b" ... ") {
+        let (cmd, rest, output_at) = match COMMAND_DOTS.find(line) {
             Some(p) => (&line[..p], &line[p + 5..], p + 5),
             None => {
                 let t = trim_end(line);
@@ -700,6 +700,12 @@ struct NeedleSets {
     pending: regex::bytes::Regex,
     idle: regex::bytes::Regex,
 }
+
+/// ` ... `, which ends a command's echo: searched on every line outside a
+/// command, so the searcher is built once (`memmem::find` builds one per
+/// call, which costs more than the search on a short line).
+static COMMAND_DOTS: LazyLock<memmem::Finder<'static>> =
+    LazyLock::new(|| memmem::Finder::new(b" ... "));
 
 static NEEDLE_SETS: LazyLock<NeedleSets> = LazyLock::new(|| {
     let build = |set: u32| {

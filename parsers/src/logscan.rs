@@ -231,6 +231,90 @@ fn emit(sinks: &mut [&mut dyn LineSink], lineno: u64, line: &[u8]) {
     }
 }
 
+/// Messages from [`Detached`] to its thread: the [`LineSink`] calls.
+enum Call {
+    Line(u64, Vec<u8>),
+    Lines(u64, Vec<u8>),
+    Overflow(u64, Vec<u8>),
+    Totals(ScanStats),
+    Finish,
+}
+
+/// Calls queued to a [`Detached`] sink's thread before [`scan`] waits:
+/// a few chunks, so memory stays bounded.
+const DETACHED_QUEUE: usize = 8;
+
+/// A sink that runs on a thread of its own: [`scan`] hands it copies of
+/// what it reads and goes on with the other sinks while this one works, so
+/// independent sinks share the cores. It sees exactly the calls it would
+/// see in place, in the same order; [`Detached::join`] gives it back.
+pub struct Detached<'scope, S> {
+    tx: Option<std::sync::mpsc::SyncSender<Call>>,
+    handle: std::thread::ScopedJoinHandle<'scope, S>,
+}
+
+impl<'scope, S: LineSink + Send + 'scope> Detached<'scope, S> {
+    /// Start `sink`'s thread in `scope`.
+    pub fn spawn<'env>(scope: &'scope std::thread::Scope<'scope, 'env>, mut sink: S) -> Self {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Call>(DETACHED_QUEUE);
+        let handle = scope.spawn(move || {
+            for call in rx {
+                match call {
+                    Call::Line(n, l) => sink.line(n, &l),
+                    Call::Lines(n, text) => {
+                        sink.lines(n, &text);
+                    }
+                    Call::Overflow(n, d) => sink.overflow(n, &d),
+                    Call::Totals(st) => sink.totals(&st),
+                    Call::Finish => sink.finish(),
+                }
+            }
+            sink
+        });
+        Detached {
+            tx: Some(tx),
+            handle,
+        }
+    }
+
+    /// Wait until the sink has handled every call; the sink, or `None` if
+    /// its thread panicked.
+    pub fn join(mut self) -> Option<S> {
+        self.tx = None;
+        self.handle.join().ok()
+    }
+
+    fn send(&self, call: Call) {
+        if let Some(tx) = &self.tx {
+            // A closed channel means the thread is gone: `join` says so.
+            let _ = tx.send(call);
+        }
+    }
+}
+
+impl<'scope, S: LineSink + Send + 'scope> LineSink for Detached<'scope, S> {
+    fn line(&mut self, lineno: u64, line: &[u8]) {
+        self.send(Call::Line(lineno, line.to_vec()));
+    }
+
+    fn lines(&mut self, first_lineno: u64, text: &[u8]) -> u64 {
+        self.send(Call::Lines(first_lineno, text.to_vec()));
+        memchr::memchr_iter(b'\n', text).count() as u64
+    }
+
+    fn overflow(&mut self, lineno: u64, dropped: &[u8]) {
+        self.send(Call::Overflow(lineno, dropped.to_vec()));
+    }
+
+    fn totals(&mut self, stats: &ScanStats) {
+        self.send(Call::Totals(*stats));
+    }
+
+    fn finish(&mut self) {
+        self.send(Call::Finish);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -322,6 +406,30 @@ mod tests {
                 "step {step}"
             );
         }
+    }
+
+    #[test]
+    fn a_detached_sink_sees_what_it_would_see_in_place() {
+        let mut text = vec![b'y'; MAX_LINE + 10];
+        text.extend_from_slice(b"\n");
+        for i in 0..50_000 {
+            text.extend_from_slice(format!("line {i}\r\n").as_bytes());
+        }
+        text.extend_from_slice(b"last");
+        let mut here = Collect::default();
+        let st_here = scan("x", Trickle(&text, 100_003), &mut [&mut here]).unwrap();
+        let (st, there) = std::thread::scope(|sc| {
+            let mut d = Detached::spawn(sc, Collect::default());
+            let mut beside = Collect::default();
+            let st = scan("x", Trickle(&text, 100_003), &mut [&mut beside, &mut d]).unwrap();
+            let there = d.join().expect("sink thread");
+            assert_eq!(beside.0, there.0);
+            (st, there)
+        });
+        assert_eq!(st, st_here);
+        assert_eq!(there.0, here.0);
+        assert_eq!(there.1, here.1);
+        assert_eq!(there.0.len(), 50_002);
     }
 
     #[test]
