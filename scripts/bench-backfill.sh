@@ -5,9 +5,11 @@
 #     REST and storage servers (every log gzip-compressed and uploaded, every
 #     report validated and submitted): wall time, dirs/s, peak RSS;
 #  2. a shell loop doing the least the script itself does per run: the two
-#     `grep -c -i` counts plus `gzip -6 -c` of the log to /dev/null;
+#     `grep -c -i` counts (to a file: GNU grep stops at the first match when
+#     its output is /dev/null) plus `gzip -6 -c` of the log to /dev/null;
 #  3. the same for --dry-run against the loop without gzip;
-#  4. compressed sizes: our uploaded build logs vs `gzip -6` of the same logs.
+#  4. compressed sizes: our uploaded build logs vs `gzip -6` of the same logs
+#     (those of the directories delivered).
 # usage: scripts/bench-backfill.sh [N] [WORKDIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -49,8 +51,8 @@ rss_full=$(awk -F': ' '/Maximum resident/ {print $2}' "$WORK/time-full.txt")
 # ---- 2. the shell loop ----
 t0=$(seconds)
 while read -r f; do
-  grep -c -i 'warning:' "$f" >/dev/null || true
-  grep -c -i 'error:' "$f" >/dev/null || true
+  grep -c -i 'warning:' "$f" >"$WORK/count.txt" || true
+  grep -c -i 'error:' "$f" >"$WORK/count.txt" || true
   gzip -6 -c "$f" > /dev/null
 done < "$WORK/logs.txt"
 t1=$(seconds)
@@ -64,18 +66,34 @@ dry=$(python3 -c "print(f'{$t1-$t0:.2f}')")
 rss_dry=$(awk -F': ' '/Maximum resident/ {print $2}' "$WORK/time-dry.txt")
 t0=$(seconds)
 while read -r f; do
-  grep -c -i 'warning:' "$f" >/dev/null || true
-  grep -c -i 'error:' "$f" >/dev/null || true
+  grep -c -i 'warning:' "$f" >"$WORK/count.txt" || true
+  grep -c -i 'error:' "$f" >"$WORK/count.txt" || true
 done < "$WORK/logs.txt"
 t1=$(seconds)
 loop_nogz=$(python3 -c "print(f'{$t1-$t0:.2f}')")
 
-# ---- 4. compressed sizes (gzip -6 of the logs the harvester uploaded) ----
+# ---- 4. compressed sizes (gzip -6 of the logs the harvester uploaded:
+# those of the directories delivered) ----
+python3 - "$WORK/full.jsonl" "$WORK/logs.txt" > "$WORK/uploaded-logs.txt" <<'PY'
+import json, sys
+delivered = set()
+for line in open(sys.argv[1]):
+    try:
+        v = json.loads(line)
+    except ValueError:
+        continue
+    if v.get("type") == "delivery" and v.get("delivery") == "delivered":
+        delivered.add(v["dir"].rstrip("/") + "/")
+for f in open(sys.argv[2]):
+    f = f.strip()
+    if any(f.startswith(d) for d in delivered):
+        print(f)
+PY
 gz=0
 while read -r f; do
   case "$f" in *.gz) s=$(stat -c %s "$f") ;; *) s=$(gzip -6 -c "$f" | wc -c) ;; esac
   gz=$((gz + s))
-done < <(grep -v -e '/broken' "$WORK/logs.txt")
+done < "$WORK/uploaded-logs.txt"
 
 python3 - "$N" "$full" "$loop" "$dry" "$loop_nogz" "$rss_full" "$rss_dry" "$gz" "$stats" "$WORK/full.jsonl" <<'PY'
 import json, sys

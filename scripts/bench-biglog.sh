@@ -20,7 +20,7 @@
 # alone, R alternating pairs again: the medians, the ratio (target <= 0.6)
 # and the uploaded log's size against gzip's (target: within 2 %).
 #
-# usage: scripts/bench-biglog.sh [SIZE_MB=512] [R=5] [WORKDIR]
+# usage: [KCIDB_HARVEST_BIN=path] scripts/bench-biglog.sh [SIZE_MB=512] [R=5] [WORKDIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
@@ -31,7 +31,8 @@ rm -rf "$WORK"; mkdir -p "$WORK"
 
 cargo build --release --quiet --bin kcidb-harvest --example test_servers
 TD=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
-BIN=$TD/release/kcidb-harvest
+# KCIDB_HARVEST_BIN: another build to measure (an older commit, for before/after)
+BIN=${KCIDB_HARVEST_BIN:-$TD/release/kcidb-harvest}
 SERVERS=$TD/release/examples/test_servers
 
 echo "building a ${size_mb} MB linux/log"
