@@ -272,14 +272,21 @@ fn create_temp(name: &str) -> io::Result<(PathBuf, File)> {
     Ok((path, f))
 }
 
-/// Stream-compress `input` into `output` at [`GZIP_LEVEL`] ([`gzip_writer`]);
-/// returns the bytes read. Memory use is a few blocks per core.
-pub fn gzip_stream(input: impl Read, output: impl Write + Send + 'static) -> io::Result<u64> {
-    let mut reader = BufReader::with_capacity(BUF, input);
-    let mut enc = gzip_writer(output);
-    let n = io::copy(&mut reader, &mut enc)?;
-    enc.finish().map_err(io::Error::other)?.flush()?;
-    Ok(n)
+/// Deflate what `fill` writes (it returns the bytes it read) into `w`:
+/// what `fill` returned, and `w` once the gzip stream is complete. The
+/// encoder is finished whatever `fill` did: dropped unfinished, gzp
+/// finishes it itself and panics if a write fails then.
+fn deflate<W: Write + Send + 'static>(
+    w: W,
+    fill: impl FnOnce(&mut dyn Write) -> Result<u64, ArtifactError>,
+) -> (Result<u64, ArtifactError>, io::Result<W>) {
+    let mut enc = gzip_writer(w);
+    let filled = fill(&mut enc);
+    let finished = enc.finish().map_err(|e| match e {
+        gzp::GzpError::Io(e) => e,
+        e => io::Error::other(e),
+    });
+    (filled, finished)
 }
 
 fn is_gzip(src: &GatedFile) -> io::Result<bool> {
@@ -434,9 +441,9 @@ fn gzip_into(
         hasher: Sha256::new(),
         len: 0,
     };
-    let mut enc = gzip_writer(w);
-    let n = fill(&mut enc)?;
-    let mut w = enc.finish().map_err(|e| temp_err(io::Error::other(e)))?;
+    let (filled, finished) = deflate(w, fill);
+    let n = filled?;
+    let mut w = finished.map_err(temp_err)?;
     w.flush().map_err(temp_err)?;
     out.len = w.len;
     out.sha256 = w.hasher.finalize().into();
@@ -788,6 +795,40 @@ mod tests {
         let p = c.path().to_path_buf();
         drop(c);
         assert!(!p.exists(), "temp file removed on drop");
+    }
+
+    /// Takes `ok` writes, then fails (a disk that fills up).
+    struct FillsUp {
+        ok: usize,
+    }
+
+    impl Write for FillsUp {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            if self.ok == 0 {
+                return Err(io::Error::other("No space left on device"));
+            }
+            self.ok -= 1;
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_source_and_a_disk_failing_together_are_errors_not_a_panic() {
+        // the header is written, the block is not; the source fails first
+        let (filled, finished) = deflate(FillsUp { ok: 1 }, |enc| {
+            enc.write_all(b"the first lines of a log\n")
+                .expect("buffered");
+            Err(ArtifactError::Read {
+                path: PathBuf::from("linux/log"),
+                source: io::Error::other("Input/output error"),
+            })
+        });
+        assert!(matches!(filled, Err(ArtifactError::Read { .. })));
+        let e = finished.err().expect("the write failed");
+        assert!(e.to_string().contains("No space left"), "{e}");
     }
 
     #[test]
