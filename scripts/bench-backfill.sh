@@ -75,7 +75,7 @@ loop_nogz=$(python3 -c "print(f'{$t1-$t0:.2f}')")
 # ---- 4. compressed sizes (gzip -6 of the logs the harvester uploaded:
 # those of the directories delivered) ----
 python3 - "$WORK/full.jsonl" "$WORK/logs.txt" > "$WORK/uploaded-logs.txt" <<'PY'
-import json, sys
+import json, os, sys
 delivered = set()
 for line in open(sys.argv[1]):
     try:
@@ -83,11 +83,15 @@ for line in open(sys.argv[1]):
     except ValueError:
         continue
     if v.get("type") == "delivery" and v.get("delivery") == "delivered":
-        delivered.add(v["dir"].rstrip("/") + "/")
+        delivered.add(os.path.realpath(v["dir"]) + "/")
+n = 0
 for f in open(sys.argv[2]):
     f = f.strip()
-    if any(f.startswith(d) for d in delivered):
+    if any(os.path.realpath(f).startswith(d) for d in delivered):
         print(f)
+        n += 1
+if n == 0:
+    sys.exit(f"no log of a delivered directory ({len(delivered)} delivered): see {sys.argv[1]}")
 PY
 gz=0
 while read -r f; do

@@ -75,7 +75,8 @@ cat "$LOG" > /dev/null  # warm the page cache
 seconds() { python3 -c 'import time; print(f"{time.time():.4f}")'; }
 ours() {
     /usr/bin/time -v -o "$WORK/time.txt" "$BIN" "$DIR" --origin bench --dry-run --no-history \
-        > "$WORK/report.json" 2> "$WORK/stderr.txt"
+        > "$WORK/report.json" 2> "$WORK/stderr.txt" || {
+        echo "the dry-run failed:"; cat "$WORK/stderr.txt"; exit 1; }
     awk -F': ' '/Maximum resident/ {print $2}' "$WORK/time.txt" >> "$WORK/rss.txt"
 }
 greps() {
@@ -101,10 +102,16 @@ deliver() {
     rm -rf "$d"; mkdir -p "$d"; mkfifo "$d/ctl"
     # the servers run until their stdin (the fifo) closes, then print what
     # they received
-    "$SERVERS" bench --env-file "$d/env" < "$d/ctl" > "$d/servers.out" 2>&1 &
+    "$SERVERS" bench --env-file "$d/env" < "$d/ctl" > "$d/servers.out" 2> "$d/servers.err" &
     local pid=$!
     exec 3> "$d/ctl"
-    while [ ! -s "$d/env" ]; do sleep 0.1; done
+    local waited=0
+    until [ -s "$d/env" ]; do
+        if ! kill -0 "$pid" 2>/dev/null || [ "$waited" -ge 100 ]; then
+            echo "the test servers did not start:"; cat "$d/servers.err"; exit 1
+        fi
+        sleep 0.1; waited=$((waited + 1))
+    done
     local t0 t1
     t0=$(seconds)
     (set -a; . "$d/env"; set +a

@@ -13,10 +13,11 @@
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use flate2::read::MultiGzDecoder;
+use flate2::write::GzEncoder;
 use flate2::Compression;
 use gzp::deflate::Gzip;
 use gzp::par::compress::{ParCompress, ParCompressBuilder};
@@ -47,27 +48,133 @@ pub const GZIP_LEVEL: u32 = 5;
 
 const BUF: usize = 256 * 1024;
 
-/// The blocks [`gzip_writer`] deflates apart: each starts with an empty
-/// window, which at 1 MiB costs less than the difference between zlib-rs
-/// and `gzip -6` (a 512 MiB build log: 66.8 MB against gzip's 67.4 MB;
-/// 128 KiB blocks gave 68.2 MB).
+/// The blocks a parallel [`Gz`] deflates apart: each starts with an
+/// empty window, which at 1 MiB costs less than the difference between
+/// zlib-rs and `gzip -6` (a 512 MiB build log: 66.8 MB against gzip's
+/// 67.4 MB; 128 KiB blocks gave 68.2 MB).
 const GZIP_BLOCK: usize = 1 << 20;
 
-/// A gzip writer over `w` at [`GZIP_LEVEL`]: one gzip member, as `gzip`
-/// writes it, whose [`GZIP_BLOCK`]s are deflated on every core at once
-/// (pigz's scheme, by gzp) while the caller goes on reading.
-fn gzip_writer<W: Write + Send + 'static>(w: W) -> ParCompress<'static, Gzip, W> {
-    let threads = std::thread::available_parallelism().map_or(1, usize::from);
-    let builder = ParCompressBuilder::<Gzip>::new().compression_level(Compression::new(GZIP_LEVEL));
-    let builder = match builder.buffer_size(GZIP_BLOCK) {
-        Ok(b) => b,
-        Err(_) => unreachable!("GZIP_BLOCK is above gzp's 32 KiB minimum"),
-    };
-    match builder.num_threads(threads) {
-        Ok(b) => b,
-        Err(_) => unreachable!("available_parallelism is at least 1"),
+/// Sources up to this size are deflated on the calling thread: threads
+/// would cost more than they save (and a batch compresses thousands of
+/// small `.config`s).
+const PARALLEL_FROM: u64 = 4 * GZIP_BLOCK as u64;
+
+/// Compression threads running now, over every [`Gz`] of the process (the
+/// batch workers compress at the same time).
+static GZIP_THREADS: AtomicUsize = AtomicUsize::new(0);
+
+/// Compression threads held by one [`Gz`]: what was free of one per core
+/// when it started, and at least one.
+struct Lease(usize);
+
+impl Lease {
+    fn take(wanted: usize) -> Lease {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        let mut busy = GZIP_THREADS.load(Ordering::Relaxed);
+        loop {
+            let n = wanted.min(cores.saturating_sub(busy)).max(1);
+            match GZIP_THREADS.compare_exchange_weak(
+                busy,
+                busy + n,
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return Lease(n),
+                Err(now) => busy = now,
+            }
+        }
     }
-    .from_writer(w)
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        GZIP_THREADS.fetch_sub(self.0, Ordering::AcqRel);
+    }
+}
+
+/// A gzip writer at [`GZIP_LEVEL`]. For a source of `source_len` bytes
+/// from [`PARALLEL_FROM`] on it is pigz's scheme (by gzp): one gzip member
+/// whose [`GZIP_BLOCK`]s are deflated on the free cores while the caller
+/// goes on reading; the bytes do not depend on how many cores that is.
+/// Smaller sources are one zlib-rs stream on the calling thread.
+enum Gz<W: Write + Send + 'static> {
+    One(GzEncoder<W>),
+    Par {
+        enc: ParCompress<'static, Gzip, W>,
+        _lease: Lease,
+        /// A write failed: gzp has stopped its threads, and `finish`
+        /// would panic.
+        failed: Option<io::Error>,
+    },
+}
+
+impl<W: Write + Send + 'static> Gz<W> {
+    fn new(w: W, source_len: u64) -> Gz<W> {
+        if source_len < PARALLEL_FROM {
+            return Gz::One(GzEncoder::new(w, Compression::new(GZIP_LEVEL)));
+        }
+        let blocks = usize::try_from(source_len / GZIP_BLOCK as u64).unwrap_or(usize::MAX);
+        let lease = Lease::take(blocks);
+        let builder =
+            ParCompressBuilder::<Gzip>::new().compression_level(Compression::new(GZIP_LEVEL));
+        let builder = match builder.buffer_size(GZIP_BLOCK) {
+            Ok(b) => b,
+            Err(_) => unreachable!("GZIP_BLOCK is above gzp's 32 KiB minimum"),
+        };
+        let enc = match builder.num_threads(lease.0) {
+            Ok(b) => b,
+            Err(_) => unreachable!("a lease is at least one thread"),
+        }
+        .from_writer(w);
+        Gz::Par {
+            enc,
+            _lease: lease,
+            failed: None,
+        }
+    }
+
+    /// Complete the stream; `w` back. After a failed write, that error
+    /// (gzp is not asked to finish then: it would panic).
+    fn finish(self) -> io::Result<W> {
+        match self {
+            Gz::One(enc) => enc.finish(),
+            // A failed write has taken gzp's pipeline down, so its Drop
+            // (which finishes a pipeline still running) does nothing.
+            Gz::Par {
+                failed: Some(e), ..
+            } => Err(e),
+            Gz::Par { mut enc, .. } => enc.finish().map_err(|e| match e {
+                gzp::GzpError::Io(e) => e,
+                e => io::Error::other(e),
+            }),
+        }
+    }
+}
+
+impl<W: Write + Send + 'static> Write for Gz<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Gz::One(enc) => enc.write(buf),
+            Gz::Par {
+                failed: Some(e), ..
+            } => Err(io::Error::new(e.kind(), e.to_string())),
+            Gz::Par { enc, failed, .. } => enc.write(buf).inspect_err(|e| {
+                *failed = Some(io::Error::new(e.kind(), e.to_string()));
+            }),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Gz::One(enc) => enc.flush(),
+            Gz::Par {
+                failed: Some(e), ..
+            } => Err(io::Error::new(e.kind(), e.to_string())),
+            Gz::Par { enc, failed, .. } => enc.flush().inspect_err(|e| {
+                *failed = Some(io::Error::new(e.kind(), e.to_string()));
+            }),
+        }
+    }
 }
 
 /// Why an artifact could not be published.
@@ -272,23 +379,6 @@ fn create_temp(name: &str) -> io::Result<(PathBuf, File)> {
     Ok((path, f))
 }
 
-/// Deflate what `fill` writes (it returns the bytes it read) into `w`:
-/// what `fill` returned, and `w` once the gzip stream is complete. The
-/// encoder is finished whatever `fill` did: dropped unfinished, gzp
-/// finishes it itself and panics if a write fails then.
-fn deflate<W: Write + Send + 'static>(
-    w: W,
-    fill: impl FnOnce(&mut dyn Write) -> Result<u64, ArtifactError>,
-) -> (Result<u64, ArtifactError>, io::Result<W>) {
-    let mut enc = gzip_writer(w);
-    let filled = fill(&mut enc);
-    let finished = enc.finish().map_err(|e| match e {
-        gzp::GzpError::Io(e) => e,
-        e => io::Error::other(e),
-    });
-    (filled, finished)
-}
-
 fn is_gzip(src: &GatedFile) -> io::Result<bool> {
     let mut magic = [0u8; 2];
     let mut f = src.open()?;
@@ -352,7 +442,8 @@ fn compress_range(
         } else {
             Box::new(source)
         };
-        gzip_into(&mut out, file, &temp_err, |enc| {
+        // a console's lines: small, on this thread
+        gzip_into(&mut out, file, &temp_err, 0, |enc| {
             copy_lines(BufReader::with_capacity(BUF, reader), enc, from, to).map_err(read_err)
         })?;
         return Ok(out);
@@ -397,8 +488,9 @@ fn compress_range(
         drop(w);
         let file = File::create(&out.path).map_err(temp_err)?;
         let source = src.open().map_err(read_err)?;
+        let size = source.metadata().map_err(read_err)?.len();
         let mut dec = MultiGzDecoder::new(BufReader::with_capacity(BUF, source));
-        gzip_into(&mut out, file, &temp_err, |enc| {
+        gzip_into(&mut out, file, &temp_err, size, |enc| {
             let mut buf = vec![0u8; BUF];
             let mut n_in = 0u64;
             loop {
@@ -415,25 +507,25 @@ fn compress_range(
         return Ok(out);
     }
     let source = src.open().map_err(read_err)?;
+    let size = source.metadata().map_err(read_err)?.len();
     let mut reader = BufReader::with_capacity(BUF, source);
-    gzip_into(&mut out, file, &temp_err, |enc| {
-        // Tell a read error from a write error by where it came from is
-        // not possible through io::copy; the source is the likely one.
-        io::copy(&mut reader, enc).map_err(|e| ArtifactError::Read {
-            path: src.path().to_path_buf(),
-            source: e,
-        })
+    gzip_into(&mut out, file, &temp_err, size, |enc| {
+        // A failed write is the temp file's: gzip_into reports it so.
+        io::copy(&mut reader, enc).map_err(read_err)
     })?;
     Ok(out)
 }
 
 /// gzip what `fill` writes (it returns the bytes it read) into `file`,
 /// hashing the compressed bytes: `out` gets their length and sha256 and
-/// the source's length.
+/// the source's length. `source_len` (an estimate) picks the encoder
+/// ([`Gz`]). When a write to `file` failed, that is the error, whatever
+/// `fill` made of it.
 fn gzip_into(
     out: &mut Compressed,
     file: File,
     temp_err: &dyn Fn(io::Error) -> ArtifactError,
+    source_len: u64,
     fill: impl FnOnce(&mut dyn Write) -> Result<u64, ArtifactError>,
 ) -> Result<(), ArtifactError> {
     let w = HashingWriter {
@@ -441,9 +533,10 @@ fn gzip_into(
         hasher: Sha256::new(),
         len: 0,
     };
-    let (filled, finished) = deflate(w, fill);
+    let mut enc = Gz::new(w, source_len);
+    let filled = fill(&mut enc);
+    let mut w = enc.finish().map_err(temp_err)?;
     let n = filled?;
-    let mut w = finished.map_err(temp_err)?;
     w.flush().map_err(temp_err)?;
     out.len = w.len;
     out.sha256 = w.hasher.finalize().into();
@@ -818,17 +911,53 @@ mod tests {
     #[test]
     fn a_source_and_a_disk_failing_together_are_errors_not_a_panic() {
         // the header is written, the block is not; the source fails first
-        let (filled, finished) = deflate(FillsUp { ok: 1 }, |enc| {
-            enc.write_all(b"the first lines of a log\n")
-                .expect("buffered");
-            Err(ArtifactError::Read {
-                path: PathBuf::from("linux/log"),
-                source: io::Error::other("Input/output error"),
-            })
-        });
-        assert!(matches!(filled, Err(ArtifactError::Read { .. })));
-        let e = finished.err().expect("the write failed");
+        let mut enc = Gz::new(FillsUp { ok: 1 }, PARALLEL_FROM);
+        enc.write_all(b"the first lines of a log\n")
+            .expect("buffered");
+        let e = enc.finish().err().expect("the write failed");
         assert!(e.to_string().contains("No space left"), "{e}");
+    }
+
+    #[test]
+    fn a_disk_filling_up_mid_stream_is_an_error_not_a_panic() {
+        let mut enc = Gz::new(FillsUp { ok: 1 }, PARALLEL_FROM);
+        let block = vec![b'x'; GZIP_BLOCK];
+        let failed = (0..256).find_map(|_| enc.write_all(&block).err());
+        let e = failed.expect("a write fails once the disk is full");
+        assert!(e.to_string().contains("No space left"), "{e}");
+        // and again on every later write, and from finish
+        assert!(enc.write_all(b"more").is_err());
+        let e = enc.finish().err().expect("finish reports it");
+        assert!(e.to_string().contains("No space left"), "{e}");
+    }
+
+    #[test]
+    fn the_bytes_do_not_depend_on_the_cores_free() {
+        let text: Vec<u8> = (0..300_000)
+            .flat_map(|i| format!("  CC [M]  drivers/net/x{i}.o\n").into_bytes())
+            .collect();
+        assert!(text.len() as u64 > PARALLEL_FROM + GZIP_BLOCK as u64);
+        let gz = |text: &[u8]| {
+            let mut enc = Gz::new(Vec::new(), text.len() as u64);
+            assert!(matches!(enc, Gz::Par { .. }));
+            enc.write_all(text).expect("write");
+            enc.finish().expect("finish")
+        };
+        let free = gz(&text);
+        // every core taken (by other compressions): a lease of one thread
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        GZIP_THREADS.fetch_add(cores, Ordering::AcqRel);
+        assert_eq!(Lease::take(8).0, 1);
+        let busy = gz(&text);
+        GZIP_THREADS.fetch_sub(cores, Ordering::AcqRel);
+        assert_eq!(free, busy);
+        let mut back = Vec::new();
+        flate2::read::GzDecoder::new(&busy[..])
+            .read_to_end(&mut back)
+            .expect("gunzip");
+        assert_eq!(back, text);
+        // a small source stays on this thread
+        assert!(matches!(Gz::new(Vec::new(), 4096), Gz::One(_)));
     }
 
     #[test]

@@ -65,8 +65,12 @@ impl Parser for BuildLog {
                     format!("internal error: the {what} thread failed"),
                 )
             };
-            let digest = hasher.join().map_err(|_| internal("hash"))?;
-            let ends = ends.join().ok_or_else(|| internal("end markers"))?;
+            // both joined before either is reported: a thread left
+            // unjoined after a panic would make the scope panic too
+            let digest = hasher.join();
+            let ends = ends.join();
+            let digest = digest.map_err(|_| internal("hash"))?;
+            let ends = ends.ok_or_else(|| internal("end markers"))?;
             scanned.map(|_| (hashing.bytes, digest, ends))
         })?;
         if bytes == 0 {
