@@ -38,10 +38,13 @@ impl Parser for BuildLog {
         };
         let mut engine = Engine::with_framing(&opened.name);
         // The sha256 runs on a thread of its own, fed in large blocks, and
-        // so do the end markers (a few searches of every chunk): beside the
-        // engine they cost (almost) no wall time.
+        // so do the end markers of a big log (a few searches of every
+        // chunk): beside the engine they cost (almost) no wall time. A
+        // small log's end markers stay here: a thread would cost more.
         let (bytes, digest, ends) = std::thread::scope(|sc| {
-            let mut ends = Detached::spawn(sc, EndMarkers::default());
+            let mut ends_here = EndMarkers::default();
+            let mut ends_away =
+                (opened.size >= DETACH_FROM).then(|| Detached::spawn(sc, EndMarkers::default()));
             let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
             let hasher = sc.spawn(move || {
                 let mut h = Sha256::new();
@@ -56,7 +59,11 @@ impl Parser for BuildLog {
                 tx: Some(tx),
                 bytes: 0,
             };
-            let scanned = scan(&opened.name, &mut hashing, &mut [&mut engine, &mut ends]);
+            let ends: &mut dyn LineSink = match &mut ends_away {
+                Some(away) => away,
+                None => &mut ends_here,
+            };
+            let scanned = scan(&opened.name, &mut hashing, &mut [&mut engine, ends]);
             hashing.close();
             let internal = |what: &str| {
                 ParseError::syntax(
@@ -68,7 +75,10 @@ impl Parser for BuildLog {
             // both joined before either is reported: a thread left
             // unjoined after a panic would make the scope panic too
             let digest = hasher.join();
-            let ends = ends.join();
+            let ends = match ends_away {
+                Some(away) => away.join(),
+                None => Some(ends_here),
+            };
             let digest = digest.map_err(|_| internal("hash"))?;
             let ends = ends.ok_or_else(|| internal("end markers"))?;
             scanned.map(|_| (hashing.bytes, digest, ends))
@@ -497,6 +507,9 @@ fn lossy(b: &[u8]) -> String {
 /// Blocks handed to the hash thread.
 const HASH_BLOCK: usize = 1 << 20;
 
+/// Logs from this size on (on disk) get a thread for their end markers.
+const DETACH_FROM: u64 = 16 << 20;
+
 /// A reader that passes what it reads, in blocks, to the hash thread.
 struct HashingReader<R> {
     inner: R,
@@ -572,6 +585,67 @@ mod tests {
             .into_iter()
             .map(|x| (x.key, x.value, x.loc.line))
             .collect()
+    }
+
+    /// A big log's end markers run on their own thread, a small one's in
+    /// place: the same log, plain (big on disk) and gzipped (small), gives
+    /// the same facts.
+    #[test]
+    fn end_markers_on_a_thread_equal_in_place() {
+        use std::io::Write;
+        let dir = std::env::temp_dir().join(format!("kcidb-harvest-detach-{}", std::process::id()));
+        let (plain, gz) = (dir.join("plain"), dir.join("gz"));
+        std::fs::create_dir_all(&plain).unwrap();
+        std::fs::create_dir_all(&gz).unwrap();
+        let mut text = String::from("make --silent ARCH=x86_64 allmodconfig\n");
+        let mut i = 0;
+        while (text.len() as u64) < DETACH_FROM + (1 << 20) {
+            text.push_str(&format!("  CC [M]  drivers/net/x{i}.o\n"));
+            if i % 1000 == 0 {
+                text.push_str(&format!(
+                    "drivers/net/x{i}.c:3:5: warning: unused variable 'v' [-Wunused-variable]\n"
+                ));
+            }
+            if i == 300_000 {
+                text.push_str("  LD      vmlinux\n  LD [M]  drivers/net/x1.ko\n");
+            }
+            i += 1;
+        }
+        text.push_str(
+            "Kernel: arch/x86/boot/bzImage is ready  (#1)\nmake[1]: *** [Makefile:2: y] Error 2\n",
+        );
+        std::fs::write(plain.join("build.log"), &text).unwrap();
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(text.as_bytes()).unwrap();
+        let packed = enc.finish().unwrap();
+        assert!((packed.len() as u64) < DETACH_FROM);
+        std::fs::write(gz.join("build.log.gz"), packed).unwrap();
+        let facts = |d: &std::path::Path| {
+            let mut input = Input::new(d);
+            input.log = Some("build.log".into());
+            let mut f = Facts::new();
+            BuildLog.parse(&input, &mut f).expect("parse");
+            let mut items: Vec<(String, serde_json::Value, Option<u64>)> = f
+                .into_items()
+                .into_iter()
+                .map(|x| (x.key, x.value, x.loc.line))
+                .collect();
+            items.sort_by(|a, b| a.0.cmp(&b.0));
+            items
+        };
+        let (away, here) = (facts(&plain), facts(&gz));
+        std::fs::remove_dir_all(&dir).ok();
+        // the end markers' facts are there (and the same both ways)
+        for key in [
+            keys::LOG_KERNEL_READY,
+            keys::LOG_MAKE_CMD,
+            keys::LOG_MAKE_FAILED,
+            keys::LOG_PARTS_BUILT,
+            keys::LOG_WARNINGS_RAW_CS,
+        ] {
+            assert!(away.iter().any(|(k, _, _)| k == key), "{key} missing");
+        }
+        assert_eq!(away, here);
     }
 
     #[test]

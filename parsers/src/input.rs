@@ -56,6 +56,8 @@ pub struct Input {
 pub struct Opened {
     pub name: String,
     pub reader: Box<dyn BufRead + Send>,
+    /// The file's size on disk (compressed, for a `.gz`).
+    pub size: u64,
 }
 
 /// A regular file inside the directory that passed the gate. Only
@@ -239,9 +241,11 @@ impl Input {
             };
             match open_regular(&real) {
                 Ok(f) => {
+                    let size = f.metadata().map_err(|e| ParseError::io(&name, e))?.len();
                     return Ok(Some(Opened {
                         reader: maybe_gunzip(f).map_err(|e| ParseError::io(&name, e))?,
                         name,
+                        size,
                     }));
                 }
                 Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
