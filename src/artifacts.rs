@@ -54,7 +54,7 @@ const BUF: usize = 256 * 1024;
 /// 67.4 MB; 128 KiB blocks gave 68.2 MB).
 const GZIP_BLOCK: usize = 1 << 20;
 
-/// Sources up to this size are deflated on the calling thread: threads
+/// Sources smaller than this are deflated on the calling thread: threads
 /// would cost more than they save (and a batch compresses thousands of
 /// small `.config`s).
 const PARALLEL_FROM: u64 = 4 * GZIP_BLOCK as u64;
@@ -63,8 +63,8 @@ const PARALLEL_FROM: u64 = 4 * GZIP_BLOCK as u64;
 /// batch workers compress at the same time).
 static GZIP_THREADS: AtomicUsize = AtomicUsize::new(0);
 
-/// Compression threads held by one [`Gz`]: what was free of one per core
-/// when it started, and at least one.
+/// Compression threads held by one [`Gz`]: as many as it wants of those
+/// free when it starts (one per core over the process), and at least one.
 struct Lease(usize);
 
 impl Lease {
