@@ -155,26 +155,29 @@ impl<W: Write + Send + 'static> Write for Gz<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
             Gz::One(enc) => enc.write(buf),
-            Gz::Par {
-                failed: Some(e), ..
-            } => Err(io::Error::new(e.kind(), e.to_string())),
-            Gz::Par { enc, failed, .. } => enc.write(buf).inspect_err(|e| {
-                *failed = Some(io::Error::new(e.kind(), e.to_string()));
-            }),
+            Gz::Par { enc, failed, .. } => remembered(failed, || enc.write(buf)),
         }
     }
 
     fn flush(&mut self) -> io::Result<()> {
         match self {
             Gz::One(enc) => enc.flush(),
-            Gz::Par {
-                failed: Some(e), ..
-            } => Err(io::Error::new(e.kind(), e.to_string())),
-            Gz::Par { enc, failed, .. } => enc.flush().inspect_err(|e| {
-                *failed = Some(io::Error::new(e.kind(), e.to_string()));
-            }),
+            Gz::Par { enc, failed, .. } => remembered(failed, || enc.flush()),
         }
     }
+}
+
+/// `op` on a parallel encoder, unless one failed before (that failure,
+/// again); a new failure is remembered.
+fn remembered<T>(
+    failed: &mut Option<io::Error>,
+    op: impl FnOnce() -> io::Result<T>,
+) -> io::Result<T> {
+    let again = |e: &io::Error| io::Error::new(e.kind(), e.to_string());
+    if let Some(e) = failed {
+        return Err(again(e));
+    }
+    op().inspect_err(|e| *failed = Some(again(e)))
 }
 
 /// Why an artifact could not be published.

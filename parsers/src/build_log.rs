@@ -42,9 +42,11 @@ impl Parser for BuildLog {
         // chunk): beside the engine they cost (almost) no wall time. A
         // small log's end markers stay here: a thread would cost more.
         let (bytes, digest, ends) = std::thread::scope(|sc| {
-            let mut ends_here = EndMarkers::default();
-            let mut ends_away =
-                (opened.size >= DETACH_FROM).then(|| Detached::spawn(sc, EndMarkers::default()));
+            let mut ends = if opened.size >= DETACH_FROM {
+                Detached::spawn(sc, EndMarkers::default())
+            } else {
+                Detached::here(EndMarkers::default())
+            };
             let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
             let hasher = sc.spawn(move || {
                 let mut h = Sha256::new();
@@ -59,11 +61,7 @@ impl Parser for BuildLog {
                 tx: Some(tx),
                 bytes: 0,
             };
-            let ends: &mut dyn LineSink = match &mut ends_away {
-                Some(away) => away,
-                None => &mut ends_here,
-            };
-            let scanned = scan(&opened.name, &mut hashing, &mut [&mut engine, ends]);
+            let scanned = scan(&opened.name, &mut hashing, &mut [&mut engine, &mut ends]);
             hashing.close();
             let internal = |what: &str| {
                 ParseError::syntax(
@@ -75,10 +73,7 @@ impl Parser for BuildLog {
             // both joined before either is reported: a thread left
             // unjoined after a panic would make the scope panic too
             let digest = hasher.join();
-            let ends = match ends_away {
-                Some(away) => away.join(),
-                None => Some(ends_here),
-            };
+            let ends = ends.join();
             let digest = digest.map_err(|_| internal("hash"))?;
             let ends = ends.ok_or_else(|| internal("end markers"))?;
             scanned.map(|_| (hashing.bytes, digest, ends))

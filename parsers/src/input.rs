@@ -56,7 +56,8 @@ pub struct Input {
 pub struct Opened {
     pub name: String,
     pub reader: Box<dyn BufRead + Send>,
-    /// The file's size on disk (compressed, for a `.gz`).
+    /// The file's size on disk (compressed, for a `.gz`) when the gate
+    /// looked at it: a hint (for how to read it), not a limit.
     pub size: u64,
 }
 
@@ -228,20 +229,19 @@ impl Input {
     pub fn open(&self, rel: &str) -> Result<Option<Opened>, ParseError> {
         for name in [rel.to_string(), format!("{rel}.gz")] {
             // Check the type before opening: opening a FIFO would block.
-            let real = match self.resolve(&name) {
+            let (real, size) = match self.resolve(&name) {
                 Ok(Some((_, m))) if !m.is_file() => {
                     return Err(ParseError::io(
                         &name,
                         io::Error::other("not a regular file"),
                     ));
                 }
-                Ok(Some((real, _))) => real,
+                Ok(Some((real, m))) => (real, m.len()),
                 Ok(None) => continue,
                 Err(e) => return Err(ParseError::io(&name, e)),
             };
             match open_regular(&real) {
                 Ok(f) => {
-                    let size = f.metadata().map_err(|e| ParseError::io(&name, e))?.len();
                     return Ok(Some(Opened {
                         reader: maybe_gunzip(f).map_err(|e| ParseError::io(&name, e))?,
                         name,

@@ -244,16 +244,28 @@ enum Call {
 /// a few chunks, so memory stays bounded.
 const DETACHED_QUEUE: usize = 8;
 
-/// A sink that runs on a thread of its own: [`scan`] hands it copies of
-/// what it reads and goes on with the other sinks while this one works, so
-/// independent sinks share the cores. It sees exactly the calls it would
-/// see in place, in the same order; [`Detached::join`] gives it back.
-pub struct Detached<'scope, S> {
-    tx: Option<std::sync::mpsc::SyncSender<Call>>,
-    handle: std::thread::ScopedJoinHandle<'scope, S>,
+/// A sink that runs on a thread of its own ([`Detached::spawn`]): [`scan`]
+/// hands it copies of what it reads and goes on with the other sinks while
+/// this one works, so independent sinks share the cores. It sees exactly
+/// the calls it would see in place, in the same order; [`Detached::join`]
+/// gives it back. [`Detached::here`] keeps a sink in place behind the same
+/// interface, for inputs too small to be worth a thread.
+pub struct Detached<'scope, S>(Place<'scope, S>);
+
+enum Place<'scope, S> {
+    Here(S),
+    Away {
+        tx: Option<std::sync::mpsc::SyncSender<Call>>,
+        handle: std::thread::ScopedJoinHandle<'scope, S>,
+    },
 }
 
 impl<'scope, S: LineSink + Send + 'scope> Detached<'scope, S> {
+    /// `sink`, called in place.
+    pub fn here(sink: S) -> Self {
+        Detached(Place::Here(sink))
+    }
+
     /// Start `sink`'s thread in `scope`.
     pub fn spawn<'env>(scope: &'scope std::thread::Scope<'scope, 'env>, mut sink: S) -> Self {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Call>(DETACHED_QUEUE);
@@ -271,47 +283,69 @@ impl<'scope, S: LineSink + Send + 'scope> Detached<'scope, S> {
             }
             sink
         });
-        Detached {
+        Detached(Place::Away {
             tx: Some(tx),
             handle,
-        }
+        })
     }
 
     /// Wait until the sink has handled every call; the sink, or `None` if
     /// its thread panicked.
-    pub fn join(mut self) -> Option<S> {
-        self.tx = None;
-        self.handle.join().ok()
+    pub fn join(self) -> Option<S> {
+        match self.0 {
+            Place::Here(sink) => Some(sink),
+            Place::Away { tx, handle } => {
+                drop(tx);
+                handle.join().ok()
+            }
+        }
     }
 
-    fn send(&self, call: Call) {
-        if let Some(tx) = &self.tx {
-            // A closed channel means the thread is gone: `join` says so.
-            let _ = tx.send(call);
+    /// The sink in place, or nothing: the call goes to its thread.
+    fn here_or_send(&mut self, call: impl FnOnce() -> Call) -> Option<&mut S> {
+        match &mut self.0 {
+            Place::Here(sink) => Some(sink),
+            Place::Away { tx, .. } => {
+                if let Some(tx) = tx {
+                    // A closed channel means the thread is gone: `join` says so.
+                    let _ = tx.send(call());
+                }
+                None
+            }
         }
     }
 }
 
 impl<'scope, S: LineSink + Send + 'scope> LineSink for Detached<'scope, S> {
     fn line(&mut self, lineno: u64, line: &[u8]) {
-        self.send(Call::Line(lineno, line.to_vec()));
+        if let Some(s) = self.here_or_send(|| Call::Line(lineno, line.to_vec())) {
+            s.line(lineno, line);
+        }
     }
 
     fn lines(&mut self, first_lineno: u64, text: &[u8]) -> u64 {
-        self.send(Call::Lines(first_lineno, text.to_vec()));
-        memchr::memchr_iter(b'\n', text).count() as u64
+        match self.here_or_send(|| Call::Lines(first_lineno, text.to_vec())) {
+            Some(s) => s.lines(first_lineno, text),
+            None => memchr::memchr_iter(b'\n', text).count() as u64,
+        }
     }
 
     fn overflow(&mut self, lineno: u64, dropped: &[u8]) {
-        self.send(Call::Overflow(lineno, dropped.to_vec()));
+        if let Some(s) = self.here_or_send(|| Call::Overflow(lineno, dropped.to_vec())) {
+            s.overflow(lineno, dropped);
+        }
     }
 
     fn totals(&mut self, stats: &ScanStats) {
-        self.send(Call::Totals(*stats));
+        if let Some(s) = self.here_or_send(|| Call::Totals(*stats)) {
+            s.totals(stats);
+        }
     }
 
     fn finish(&mut self) {
-        self.send(Call::Finish);
+        if let Some(s) = self.here_or_send(|| Call::Finish) {
+            s.finish();
+        }
     }
 }
 
