@@ -13,6 +13,7 @@
 # usage: scripts/bench-backfill.sh [N] [WORKDIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/bench-lib.sh
 N=${1:-1000}
 WORK=${2:-/tmp/kcidb-harvest-bench}
 rm -rf "$WORK"; mkdir -p "$WORK"
@@ -30,21 +31,15 @@ find "$TREE" \( -path '*/linux/log' -o -path '*/linux/log.gz' -o -name build.log
 echo "tree: $(wc -l < "$WORK/logs.txt") logs, $(du -sh "$TREE" | cut -f1)"
 sync
 
-seconds() { python3 -c 'import sys,time; print(f"{time.time():.3f}")'; }
-
 # ---- 1. full delivery run ----
-coproc SERVERS { "$SRV" bench; }
-read -r -u "${SERVERS[0]}" l1; read -r -u "${SERVERS[0]}" l2; read -r -u "${SERVERS[0]}" l3
-export "${l1?}" "${l2?}" "${l3?}"
+servers_start "$SRV"
 cd "$WORK"
 t0=$(seconds)
 /usr/bin/time -v -o "$WORK/time-full.txt" "$BIN" -r "$TREE" --origin bench -j2 -q --format json 2> "$WORK/full.jsonl" || true
 t1=$(seconds)
 cd - >/dev/null
-exec {SERVERS[1]}>&-
-read -r -u "${SERVERS[0]}" stats
-wait "$SERVERS_PID" 2>/dev/null || true
-unset KCIDB_REST KCI_STORAGE_URL KCI_STORAGE_TOKEN
+servers_stop
+stats=$SERVER_STATS
 full=$(python3 -c "print(f'{$t1-$t0:.2f}')")
 rss_full=$(awk -F': ' '/Maximum resident/ {print $2}' "$WORK/time-full.txt")
 

@@ -23,6 +23,7 @@
 # usage: [KCIDB_HARVEST_BIN=path] scripts/bench-biglog.sh [SIZE_MB=512] [R=5] [WORKDIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/bench-lib.sh
 repo=$PWD
 size_mb=${1:-512}
 R=${2:-5}
@@ -72,7 +73,6 @@ echo "log: $(du -m "$LOG" | cut -f1) MB, $(wc -l < "$LOG") lines"
 find "$DIR" -exec touch -d '2 hours ago' {} +
 cat "$LOG" > /dev/null  # warm the page cache
 
-seconds() { python3 -c 'import time; print(f"{time.time():.4f}")'; }
 ours() {
     /usr/bin/time -v -o "$WORK/time.txt" "$BIN" "$DIR" --origin bench --dry-run --no-history \
         > "$WORK/report.json" 2> "$WORK/stderr.txt" || {
@@ -89,42 +89,27 @@ for i in $(seq 1 "$R"); do
     python3 -c "print(f'{$t2-$t1:.4f}')" >> "$WORK/greps.txt"
     echo "pair $i: ours $(tail -1 "$WORK/ours.txt") s, greps $(tail -1 "$WORK/greps.txt") s"
 done
-median() { sort -n "$1" | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 o=$(median "$WORK/ours.txt"); g=$(median "$WORK/greps.txt")
 echo
 echo "counts: grep W:$(cat "$WORK/w.txt") E:$(cat "$WORK/e.txt"); ours $(python3 -c "import json,sys; b=json.load(open(sys.argv[1]))['builds'][0]['misc']; print(f\"W:{b.get('warnings_raw')} E:{b.get('errors_raw')}\")" "$WORK/report.json")"
 echo "median of $R: --dry-run ${o} s, the two greps ${g} s, ratio $(python3 -c "print(f'{$o/$g:.3f}')") (target <= 0.5)"
 echo "peak RSS: $(sort -n "$WORK/rss.txt" | tail -1) KiB (target <= 65536)"
 
-# Full delivery against gzip -6.
+# Full delivery against gzip -6, to fresh servers every time.
 deliver() {
     local d=$WORK/deliver
-    rm -rf "$d"; mkdir -p "$d"; mkfifo "$d/ctl"
-    # the servers run until their stdin (the fifo) closes, then print what
-    # they received
-    "$SERVERS" bench --env-file "$d/env" < "$d/ctl" > "$d/servers.out" 2> "$d/servers.err" &
-    local pid=$!
-    exec 3> "$d/ctl"
-    local waited=0
-    until [ -s "$d/env" ]; do
-        if ! kill -0 "$pid" 2>/dev/null || [ "$waited" -ge 100 ]; then
-            echo "the test servers did not start:"; cat "$d/servers.err"; exit 1
-        fi
-        sleep 0.1; waited=$((waited + 1))
-    done
+    rm -rf "$d"; mkdir -p "$d"
+    servers_start "$SERVERS"
     local t0 t1
     t0=$(seconds)
-    (set -a; . "$d/env"; set +a
-     "$BIN" "$DIR" --origin bench --no-history --force --spool "$d/spool" \
-        --journal "$d/journal.jsonl" > "$d/stdout.txt" 2> "$d/stderr.txt") || {
-        exec 3>&-; wait "$pid" || true
-        echo "delivery failed:"; cat "$d/stderr.txt"; exit 1; }
+    "$BIN" "$DIR" --origin bench --no-history --force --spool "$d/spool" \
+        --journal "$d/journal.jsonl" > "$d/stdout.txt" 2> "$d/stderr.txt" || {
+        servers_stop; echo "delivery failed:"; cat "$d/stderr.txt"; exit 1; }
     t1=$(seconds)
-    exec 3>&-
-    wait "$pid"
+    servers_stop
     python3 -c "print(f'{$t1-$t0:.4f}')" >> "$WORK/deliver.txt"
-    python3 -c "import json,sys; print(json.loads(open(sys.argv[1]).read().splitlines()[-1])['build_log_gz_bytes'])" \
-        "$d/servers.out" > "$WORK/deliver-bytes.txt"
+    python3 -c "import json,sys; print(json.loads(sys.argv[1])['build_log_gz_bytes'])" \
+        "$SERVER_STATS" > "$WORK/deliver-bytes.txt"
 }
 gzip6() { gzip -6 -c "$LOG" > "$WORK/log.gz"; }
 for i in $(seq 1 "$R"); do

@@ -9,6 +9,7 @@
 # usage: scripts/bench-history.sh [N] [R] [WORKDIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/bench-lib.sh
 N=${1:-10000}
 R=${2:-5}
 WORK=${3:-/tmp/kcidb-harvest-bench-history}
@@ -26,7 +27,6 @@ sync
 # warm the page cache once
 "$BIN" -r "$TREE" --origin bench -j2 -q --dry-run --no-history > /dev/null 2>&1 || true
 
-seconds() { python3 -c 'import time; print(f"{time.time():.3f}")'; }
 run() { # $1: off|on, $2: run number
   local spool=$WORK/spool-$1 hist=$WORK/history-$1.sqlite flag
   rm -rf "$spool" "$hist" "$hist-wal" "$hist-shm"
@@ -45,7 +45,6 @@ for i in $(seq 1 "$R"); do
   echo "pair $i: off $(tail -1 "$WORK/times-off.txt") s, on $(tail -1 "$WORK/times-on.txt") s"
 done
 
-median() { sort -n "$1" | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 off=$(median "$WORK/times-off.txt"); on=$(median "$WORK/times-on.txt")
 spooled=$(find "$WORK/spool-on" -name '*.json' | wc -l)
 builds=$(python3 -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print(c.execute('select count(*) from builds').fetchone()[0], c.execute('select count(*) from diagnostics').fetchone()[0])" "$WORK/history-on.sqlite")

@@ -10,6 +10,7 @@
 # usage: scripts/bench-report.sh [N] [R] [WORKDIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/bench-lib.sh
 N=${1:-10000}
 R=${2:-5}
 WORK=${3:-/tmp/kcidb-harvest-bench-report}
@@ -27,7 +28,6 @@ GEN_SPREAD=1 python3 scripts/gen-backfill-tree.py "$PWD" "$TREE" "$N"
 builds=$(python3 -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print(c.execute('select count(*) from builds').fetchone()[0])" "$H")
 echo "history: $builds builds"
 
-seconds() { python3 -c 'import time; print(f"{time.time():.4f}")'; }
 for i in $(seq 1 "$R"); do
   t0=$(seconds)
   /usr/bin/time -v -o "$WORK/time-$i.txt" "$BIN" report --history "$H" -o "$WORK/report.html" -q
@@ -35,7 +35,6 @@ for i in $(seq 1 "$R"); do
   python3 -c "print(f'{$t1-$t0:.4f}')" >> "$WORK/times.txt"
   awk -F': ' '/Maximum resident/ {print $2}' "$WORK/time-$i.txt" >> "$WORK/rss.txt"
 done
-median() { sort -n "$1" | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 echo "report: median of $R: $(median "$WORK/times.txt") s; page $(du -k "$WORK/report.html" | cut -f1) KiB ($(grep -c '<tbody class="build"' "$WORK/report.html") build rows); peak RSS $(sort -n "$WORK/rss.txt" | tail -1) KiB"
 
 CHROME=${KCIDB_HARVEST_CHROMIUM:-$(command -v chromium || command -v chromium-browser || true)}
