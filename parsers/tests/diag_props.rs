@@ -144,6 +144,17 @@ const PIECES: &[&str] = &[
     "cp: error writing 'x': No space left on device",
     "Warning: Kernel ABI header at 'a' differs from latest version at 'b'",
     "00:00:14 ./include/linux/stddef.h:11:9: error: cannot use keyword ‘false’",
+    // time stamps whose colons are the only ones, before a trigger, or
+    // not quite time stamps
+    "00:00:15   CC      init/main.o",
+    "00:00:16 *** Can't find default configuration \"x\"!",
+    "00:00:17 make[2]: *** [x] Error 1",
+    "00:00:18 ",
+    "00:00:19",
+    "00:00:20 \x1b[1mcoloured\x1b[0m",
+    "00:00:21 In file included from ../init/main.c:61:",
+    "0:00:22 ../a.c:1:2: warning: not a time stamp",
+    "00:0a:23 ../a.c:1:2: warning: not a time stamp either",
     "\x1b[1m../a.c:1:2: \x1b[0;1;35mwarning: \x1b[0mcoloured",
     "STARTING AUTOMATED TESTS",
     "DEFAULT OPTIONS:",

@@ -1201,6 +1201,23 @@ fn continues(b: &Block, line: &[u8]) -> bool {
     b.rust && (t.starts_with(b"= ") || t.starts_with(b"::: ") || t == b"...")
 }
 
+/// The length of a `HH:MM:SS ` time stamp ([`strip_timestamp`]).
+const TIMESTAMP_LEN: usize = 9;
+
+/// When the `:` at `colon` is the first colon of a time stamp that starts
+/// a line of `text`, where the stamp ends (what [`strip_timestamp`] keeps
+/// of the line starts there).
+#[inline]
+fn timestamp_end(text: &[u8], colon: usize) -> Option<usize> {
+    let start = colon.checked_sub(2)?;
+    if text[colon] != b':' || (start > 0 && text[start - 1] != b'\n') {
+        return None;
+    }
+    let end = start + TIMESTAMP_LEN;
+    let stamp = text.get(start..end)?;
+    (strip_timestamp(stamp).is_empty() && stamp.len() == TIMESTAMP_LEN).then_some(end)
+}
+
 /// `make[N]: Entering directory '<dir>'` gives `Some(Some(dir))`,
 /// `Leaving directory` gives `Some(None)`, other lines `None`.
 fn make_directory(line: &[u8]) -> Option<Option<&[u8]>> {
@@ -1354,6 +1371,17 @@ impl LineSink for Engine {
                 engine_next = None;
                 while let Some(i) = memchr::memchr2(b':', b'*', &text[search..]) {
                     let t = search + i;
+                    if let Some(after) = timestamp_end(text, t) {
+                        // A `HH:MM:SS ` time stamp's colons: `handle`
+                        // strips the stamp first, so the line is a
+                        // trigger only for what follows it.
+                        if text[after..].starts_with(b"*** ") {
+                            engine_next = Some(after - TIMESTAMP_LEN);
+                            break;
+                        }
+                        search = after;
+                        continue;
+                    }
                     if text[t] == b'*' {
                         let at_start = t == 0 || text[t - 1] == b'\n';
                         if !(at_start && text[t..].starts_with(b"*** ")) {
