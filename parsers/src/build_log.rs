@@ -6,14 +6,12 @@
 //! default run id, so build ids follow the content, not the file's name or
 //! time stamps).
 
-use std::io::Read;
-
 use sha2::{Digest, Sha256};
 
 use crate::diag::Engine;
 use crate::digest::hex;
 use crate::keys;
-use crate::logscan::{scan, Detached, LineSink};
+use crate::logscan::{scan_tapped, Chunk, Detached, LineSink};
 use crate::{Facts, Input, ParseError, Parser};
 
 /// The build log parser (ktest LOG_FILE, tuxmake build.log, bare logs).
@@ -47,22 +45,23 @@ impl Parser for BuildLog {
             } else {
                 Detached::here(EndMarkers::default())
             };
-            let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
+            let (tx, rx) = std::sync::mpsc::sync_channel::<(Chunk, usize)>(HASH_QUEUE);
             let hasher = sc.spawn(move || {
                 let mut h = Sha256::new();
-                for block in rx {
-                    h.update(&block);
+                for (chunk, n) in rx {
+                    h.update(&chunk[..n]);
                 }
                 h.finalize()
             });
-            let mut hashing = HashingReader {
-                inner: opened.reader,
-                block: Vec::with_capacity(HASH_BLOCK),
-                tx: Some(tx),
-                bytes: 0,
-            };
-            let scanned = scan(&opened.name, &mut hashing, &mut [&mut engine, &mut ends]);
-            hashing.close();
+            // a closed channel means the hash thread is gone: join says so
+            let mut tap = move |chunk, n| drop(tx.send((chunk, n)));
+            let scanned = scan_tapped(
+                &opened.name,
+                opened.reader,
+                &mut [&mut engine, &mut ends],
+                &mut tap,
+            );
+            drop(tap);
             let internal = |what: &str| {
                 ParseError::syntax(
                     &opened.name,
@@ -76,7 +75,7 @@ impl Parser for BuildLog {
             let ends = ends.join();
             let digest = digest.map_err(|_| internal("hash"))?;
             let ends = ends.ok_or_else(|| internal("end markers"))?;
-            scanned.map(|_| (hashing.bytes, digest, ends))
+            scanned.map(|st| (st.bytes, digest, ends))
         })?;
         if bytes == 0 {
             return Err(ParseError::syntax(
@@ -499,50 +498,11 @@ fn lossy(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-/// Blocks handed to the hash thread.
-const HASH_BLOCK: usize = 1 << 20;
+/// Chunks queued to the hash thread before the scan waits for it.
+const HASH_QUEUE: usize = 8;
 
 /// Logs from this size on (on disk) get a thread for their end markers.
 const DETACH_FROM: u64 = 16 << 20;
-
-/// A reader that passes what it reads, in blocks, to the hash thread.
-struct HashingReader<R> {
-    inner: R,
-    block: Vec<u8>,
-    tx: Option<std::sync::mpsc::SyncSender<Vec<u8>>>,
-    bytes: u64,
-}
-
-impl<R> HashingReader<R> {
-    fn send(&mut self) {
-        if self.block.is_empty() {
-            return;
-        }
-        let block = std::mem::replace(&mut self.block, Vec::with_capacity(HASH_BLOCK));
-        if let Some(tx) = &self.tx {
-            // a closed channel means the hash thread is gone: join reports it
-            let _ = tx.send(block);
-        }
-    }
-
-    /// Send the last block and end the stream.
-    fn close(&mut self) {
-        self.send();
-        self.tx = None;
-    }
-}
-
-impl<R: Read> Read for HashingReader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.block.extend_from_slice(&buf[..n]);
-        self.bytes += n as u64;
-        if self.block.len() >= HASH_BLOCK {
-            self.send();
-        }
-        Ok(n)
-    }
-}
 
 #[cfg(test)]
 mod tests {

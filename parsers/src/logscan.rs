@@ -11,8 +11,41 @@
 //! [`LineSink::overflow`] so that exact counters stay exact.
 
 use std::io::Read;
+use std::ops::Range;
+use std::sync::Arc;
 
 use crate::ParseError;
+
+/// A chunk as read, shared with the threads that need it, not copied
+/// ([`scan_tapped`], [`Detached`]).
+pub type Chunk = Arc<Vec<u8>>;
+
+/// Buffers of [`CHUNK`] bytes to read into, handed back once no other
+/// thread holds them; as many as the queues to the other threads can hold.
+#[derive(Default)]
+struct Pool(Vec<Chunk>);
+
+/// Buffers kept by a [`Pool`]: more than the queues to other threads
+/// ([`DETACHED_QUEUE`] per detached sink, the tap's) hold at once.
+const POOL: usize = 32;
+
+impl Pool {
+    /// A buffer of our own: a free one, or a new one.
+    fn take(&mut self) -> Chunk {
+        // the last one freed: the one most likely still in the cache
+        match self.0.iter().rposition(|c| Arc::strong_count(c) == 1) {
+            Some(i) => self.0.remove(i),
+            None => Arc::new(vec![0u8; CHUNK]),
+        }
+    }
+
+    /// Remember `chunk`, now shared, to take it again when it is free.
+    fn keep(&mut self, chunk: &Chunk) {
+        if self.0.len() < POOL {
+            self.0.push(Arc::clone(chunk));
+        }
+    }
+}
 
 /// Lines longer than this are truncated before they reach the sinks.
 pub const MAX_LINE: usize = 1 << 20;
@@ -45,6 +78,13 @@ pub trait LineSink {
             start = nl + 1;
         }
         n
+    }
+
+    /// [`LineSink::lines`] of `&chunk[range]`, for a sink that can keep
+    /// the chunk instead of copying the text ([`Detached`]); the default
+    /// calls `lines`.
+    fn chunk_lines(&mut self, first_lineno: u64, chunk: &Chunk, range: Range<usize>) -> u64 {
+        self.lines(first_lineno, &chunk[range])
     }
 
     /// Bytes of line `lineno` past [`MAX_LINE`], which `line` will not see.
@@ -110,17 +150,36 @@ fn drop_nuls(chunk: &mut [u8]) -> usize {
 /// text log are dropped and counted ([`ScanStats::nul_bytes`]).
 pub fn scan(
     name: &str,
-    mut r: impl Read,
+    r: impl Read,
     sinks: &mut [&mut dyn LineSink],
 ) -> Result<ScanStats, ParseError> {
+    scan_tapped(name, r, sinks, &mut |_, _| {})
+}
+
+/// [`scan`], showing `tap` every chunk as read, NULs included, before the
+/// sinks see its lines: `tap(chunk, n)` for the bytes `chunk[..n]` (the
+/// sha256 of a log, on a thread of its own, without a copy).
+pub fn scan_tapped(
+    name: &str,
+    mut r: impl Read,
+    sinks: &mut [&mut dyn LineSink],
+    tap: &mut dyn FnMut(Chunk, usize),
+) -> Result<ScanStats, ParseError> {
     let mut stats = ScanStats::default();
-    let mut buf = vec![0u8; CHUNK];
+    let mut pool = Pool::default();
+    let mut shared = pool.take();
     // The start of a line that continues in the next chunk.
     let mut carry = Carry::default();
     let mut checked_binary = false;
     let mut lineno = 0u64;
     loop {
-        let n = match r.read(&mut buf) {
+        // A buffer no other thread still holds: the last one, or one back
+        // from the pool.
+        if Arc::get_mut(&mut shared).is_none() {
+            shared = pool.take();
+        }
+        let buf = Arc::get_mut(&mut shared).expect("a buffer of our own");
+        let n = match r.read(buf) {
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
@@ -137,16 +196,20 @@ pub fn scan(
         }
         stats.bytes += n as u64;
         let n = if memchr::memchr(0, &buf[..n]).is_some() {
+            // The tap gets the bytes as read: a copy, before they change.
+            tap(Arc::new(buf[..n].to_vec()), n);
             let kept = drop_nuls(&mut buf[..n]);
             stats.nul_bytes += (n - kept) as u64;
             kept
         } else {
+            tap(Arc::clone(&shared), n);
             n
         };
         if n == 0 {
             continue;
         }
-        let chunk = &buf[..n];
+        pool.keep(&shared);
+        let chunk = &shared[..n];
         let (Some(first_nl), Some(last_nl)) =
             (memchr::memchr(b'\n', chunk), memchr::memrchr(b'\n', chunk))
         else {
@@ -163,16 +226,16 @@ pub fn scan(
             start = first_nl + 1;
         }
         if start <= last_nl {
-            let block = &chunk[start..=last_nl];
+            let block = start..last_nl + 1;
             let mut count = None;
             for s in sinks.iter_mut() {
-                let n = s.lines(lineno + 1, block);
+                let n = s.chunk_lines(lineno + 1, &shared, block.clone());
                 debug_assert!(count.is_none_or(|c| c == n), "sinks disagree on line count");
                 count.get_or_insert(n);
             }
             lineno += match count {
                 Some(n) => n,
-                None => memchr::memchr_iter(b'\n', block).count() as u64,
+                None => memchr::memchr_iter(b'\n', &chunk[block]).count() as u64,
             };
         }
         if last_nl + 1 < chunk.len() {
@@ -235,6 +298,7 @@ fn emit(sinks: &mut [&mut dyn LineSink], lineno: u64, line: &[u8]) {
 enum Call {
     Line(u64, Vec<u8>),
     Lines(u64, Vec<u8>),
+    Chunk(u64, Chunk, Range<usize>),
     Overflow(u64, Vec<u8>),
     Totals(ScanStats),
     Finish,
@@ -275,6 +339,9 @@ impl<'scope, S: LineSink + Send + 'scope> Detached<'scope, S> {
                     Call::Line(n, l) => sink.line(n, &l),
                     Call::Lines(n, text) => {
                         sink.lines(n, &text);
+                    }
+                    Call::Chunk(n, chunk, range) => {
+                        sink.lines(n, &chunk[range]);
                     }
                     Call::Overflow(n, d) => sink.overflow(n, &d),
                     Call::Totals(st) => sink.totals(&st),
@@ -327,6 +394,13 @@ impl<'scope, S: LineSink + Send + 'scope> LineSink for Detached<'scope, S> {
         match self.here_or_send(|| Call::Lines(first_lineno, text.to_vec())) {
             Some(s) => s.lines(first_lineno, text),
             None => memchr::memchr_iter(b'\n', text).count() as u64,
+        }
+    }
+
+    fn chunk_lines(&mut self, first_lineno: u64, chunk: &Chunk, range: Range<usize>) -> u64 {
+        match self.here_or_send(|| Call::Chunk(first_lineno, Arc::clone(chunk), range.clone())) {
+            Some(s) => s.chunk_lines(first_lineno, chunk, range),
+            None => memchr::memchr_iter(b'\n', &chunk[range]).count() as u64,
         }
     }
 
@@ -464,6 +538,39 @@ mod tests {
         assert_eq!(there.0, here.0);
         assert_eq!(there.1, here.1);
         assert_eq!(there.0.len(), 50_002);
+    }
+
+    #[test]
+    fn the_tap_sees_every_byte_as_read_and_no_held_chunk_changes() {
+        let mut text = Vec::new();
+        for i in 0..200_000 {
+            text.extend_from_slice(format!("line {i}\n").as_bytes());
+            if i % 50_000 == 7 {
+                text.extend_from_slice(b"a NUL\0 here\n");
+            }
+        }
+        let mut here = Collect::default();
+        scan("x", &text[..], &mut [&mut here]).unwrap();
+        for step in [CHUNK, 100_003, 4096] {
+            // the tap holds the last few chunks, as a slow thread would,
+            // and checks none of them was written to while it held it
+            let mut held: std::collections::VecDeque<(Chunk, usize, Vec<u8>)> = Default::default();
+            let mut seen = Vec::new();
+            let mut tap = |chunk: Chunk, n: usize| {
+                let now = chunk[..n].to_vec();
+                seen.extend_from_slice(&now);
+                held.push_back((chunk, n, now));
+                if held.len() > 5 {
+                    let (c, n, then) = held.pop_front().unwrap();
+                    assert_eq!(c[..n], then[..], "a held chunk changed");
+                }
+            };
+            let mut c = Collect::default();
+            let st = scan_tapped("x", Trickle(&text, step), &mut [&mut c], &mut tap).unwrap();
+            assert_eq!(seen, text, "step {step}");
+            assert_eq!(st.nul_bytes, 4);
+            assert_eq!(c.0, here.0, "step {step}");
+        }
     }
 
     #[test]
