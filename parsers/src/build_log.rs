@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use crate::diag::Engine;
 use crate::digest::hex;
 use crate::keys;
-use crate::logscan::{scan_tapped, Chunk, Detached, LineSink};
+use crate::logscan::{scan_read_ahead, scan_tapped, Chunk, Detached, LineSink};
 use crate::{Facts, Input, ParseError, Parser};
 
 /// The build log parser (ktest LOG_FILE, tuxmake build.log, bare logs).
@@ -40,7 +40,8 @@ impl Parser for BuildLog {
         // chunk): beside the engine they cost (almost) no wall time. A
         // small log's end markers stay here: a thread would cost more.
         let (bytes, digest, ends) = std::thread::scope(|sc| {
-            let mut ends = if opened.size >= DETACH_FROM {
+            let big = opened.size >= DETACH_FROM;
+            let mut ends = if big {
                 Detached::spawn(sc, EndMarkers::default())
             } else {
                 Detached::here(EndMarkers::default())
@@ -55,12 +56,12 @@ impl Parser for BuildLog {
             });
             // a closed channel means the hash thread is gone: join says so
             let mut tap = move |chunk, n| drop(tx.send((chunk, n)));
-            let scanned = scan_tapped(
-                &opened.name,
-                opened.reader,
-                &mut [&mut engine, &mut ends],
-                &mut tap,
-            );
+            let sinks: &mut [&mut dyn LineSink] = &mut [&mut engine, &mut ends];
+            let scanned = if big {
+                scan_read_ahead(&opened.name, opened.reader, sinks, &mut tap)
+            } else {
+                scan_tapped(&opened.name, opened.reader, sinks, &mut tap)
+            };
             drop(tap);
             let internal = |what: &str| {
                 ParseError::syntax(

@@ -26,7 +26,8 @@ pub type Chunk = Arc<Vec<u8>>;
 struct Pool(Vec<Chunk>);
 
 /// Buffers kept by a [`Pool`]: more than the queues to other threads
-/// ([`DETACHED_QUEUE`] per detached sink, the tap's) hold at once.
+/// ([`READ_AHEAD`], [`DETACHED_QUEUE`] per detached sink, the tap's) hold
+/// at once.
 const POOL: usize = 32;
 
 impl Pool {
@@ -165,29 +166,86 @@ pub fn scan_tapped(
     sinks: &mut [&mut dyn LineSink],
     tap: &mut dyn FnMut(Chunk, usize),
 ) -> Result<ScanStats, ParseError> {
-    let mut stats = ScanStats::default();
     let mut pool = Pool::default();
-    let mut shared = pool.take();
+    scan_chunks(name, &mut || read_chunk(&mut r, &mut pool), sinks, tap)
+}
+
+/// [`scan_tapped`], with the reading (and a gzipped log's inflating) on a
+/// thread of its own, [`READ_AHEAD`] chunks ahead of the sinks: for big
+/// logs, where it takes the copy out of the kernel off the sinks' core.
+pub fn scan_read_ahead(
+    name: &str,
+    mut r: impl Read + Send,
+    sinks: &mut [&mut dyn LineSink],
+    tap: &mut dyn FnMut(Chunk, usize),
+) -> Result<ScanStats, ParseError> {
+    std::thread::scope(|sc| {
+        let (tx, rx) = std::sync::mpsc::sync_channel(READ_AHEAD);
+        let reader = sc.spawn(move || {
+            let mut pool = Pool::default();
+            loop {
+                let next = read_chunk(&mut r, &mut pool);
+                let last = !matches!(next, Ok(Some(_)));
+                // a closed channel: the scan stopped (an error), so do we
+                if tx.send(next).is_err() || last {
+                    return;
+                }
+            }
+        });
+        let scanned = scan_chunks(
+            name,
+            // a closed channel here means the reader is gone: join says why
+            &mut || rx.recv().unwrap_or(Ok(None)),
+            sinks,
+            tap,
+        );
+        drop(rx);
+        let joined = reader.join();
+        let stats = scanned?;
+        joined.map_err(|_| {
+            ParseError::syntax(name, None, "internal error: the read-ahead thread failed")
+        })?;
+        Ok(stats)
+    })
+}
+
+/// Chunks read ahead by [`scan_read_ahead`].
+const READ_AHEAD: usize = 4;
+
+/// The next chunk of `r` in a buffer of `pool`: `(chunk, n)` for the bytes
+/// `chunk[..n]`, or `None` at the end.
+fn read_chunk(r: &mut impl Read, pool: &mut Pool) -> std::io::Result<Option<(Chunk, usize)>> {
+    let mut chunk = pool.take();
+    let buf = Arc::get_mut(&mut chunk).expect("a pool buffer no one else holds");
+    let n = loop {
+        match r.read(buf) {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            other => break other?,
+        }
+    };
+    if n == 0 {
+        return Ok(None);
+    }
+    pool.keep(&chunk);
+    Ok(Some((chunk, n)))
+}
+
+/// The pass itself, over the chunks `next` gives.
+fn scan_chunks(
+    name: &str,
+    next: &mut dyn FnMut() -> std::io::Result<Option<(Chunk, usize)>>,
+    sinks: &mut [&mut dyn LineSink],
+    tap: &mut dyn FnMut(Chunk, usize),
+) -> Result<ScanStats, ParseError> {
+    let mut stats = ScanStats::default();
     // The start of a line that continues in the next chunk.
     let mut carry = Carry::default();
     let mut checked_binary = false;
     let mut lineno = 0u64;
-    loop {
-        // A buffer no other thread still holds: the last one, or one back
-        // from the pool.
-        if Arc::get_mut(&mut shared).is_none() {
-            shared = pool.take();
-        }
-        let buf = Arc::get_mut(&mut shared).expect("a buffer of our own");
-        let n = match r.read(buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(ParseError::io(name, e)),
-        };
+    while let Some((mut shared, n)) = next().map_err(|e| ParseError::io(name, e))? {
         if !checked_binary {
             checked_binary = true;
-            if let Some(reason) = mostly_binary(&buf[..n.min(HEAD)]) {
+            if let Some(reason) = mostly_binary(&shared[..n.min(HEAD)]) {
                 return Err(ParseError::Binary {
                     file: name.to_string(),
                     reason,
@@ -195,20 +253,22 @@ pub fn scan_tapped(
             }
         }
         stats.bytes += n as u64;
-        let n = if memchr::memchr(0, &buf[..n]).is_some() {
-            // The tap gets the bytes as read: a copy, before they change.
-            tap(Arc::new(buf[..n].to_vec()), n);
-            let kept = drop_nuls(&mut buf[..n]);
+        tap(Arc::clone(&shared), n);
+        let n = if memchr::memchr(0, &shared[..n]).is_some() {
+            // The tap (and the pool) may still hold the bytes as read: the
+            // sinks get a copy without the NULs.
+            let mut text = shared[..n].to_vec();
+            let kept = drop_nuls(&mut text);
+            text.truncate(kept);
             stats.nul_bytes += (n - kept) as u64;
+            shared = Arc::new(text);
             kept
         } else {
-            tap(Arc::clone(&shared), n);
             n
         };
         if n == 0 {
             continue;
         }
-        pool.keep(&shared);
         let chunk = &shared[..n];
         let (Some(first_nl), Some(last_nl)) =
             (memchr::memchr(b'\n', chunk), memchr::memrchr(b'\n', chunk))
@@ -571,6 +631,74 @@ mod tests {
             assert_eq!(st.nul_bytes, 4);
             assert_eq!(c.0, here.0, "step {step}");
         }
+    }
+
+    /// A reader that fails after `ok` bytes.
+    struct Failing<'a>(&'a [u8], usize);
+    impl Read for Failing<'_> {
+        fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+            if self.1 == 0 {
+                return Err(std::io::Error::other("unexpected end of gzip stream"));
+            }
+            let n = self.0.len().min(self.1).min(out.len());
+            out[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            self.1 -= n;
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn reading_ahead_on_a_thread_changes_nothing() {
+        let mut text = vec![b'z'; MAX_LINE + 10];
+        text.extend_from_slice(b"\n");
+        for i in 0..300_000 {
+            text.extend_from_slice(format!("line {i}\r\n").as_bytes());
+        }
+        text.extend_from_slice(b"a NUL\0\nlast");
+        for step in [CHUNK, 100_003] {
+            let mut here = Collect::default();
+            let mut tapped_here = 0;
+            let st_here = scan_tapped("x", Trickle(&text, step), &mut [&mut here], &mut |_, n| {
+                tapped_here += n
+            })
+            .unwrap();
+            let mut ahead = Collect::default();
+            let mut tapped = Vec::new();
+            let st = scan_read_ahead("x", Trickle(&text, step), &mut [&mut ahead], &mut |c, n| {
+                tapped.extend_from_slice(&c[..n])
+            })
+            .unwrap();
+            assert_eq!(st, st_here);
+            assert_eq!(ahead.0, here.0);
+            assert_eq!(ahead.1, here.1);
+            assert_eq!(tapped, text);
+            assert_eq!(tapped_here, text.len());
+        }
+        // a read error mid-way is the scan's error, with the file's name
+        let e = scan_read_ahead(
+            "linux/log.gz",
+            Failing(&text, 3 * CHUNK + 5),
+            &mut [&mut Collect::default()],
+            &mut |_, _| {},
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("linux/log.gz"), "{e}");
+        assert!(
+            e.to_string().contains("unexpected end of gzip stream"),
+            "{e}"
+        );
+        // a refused head stops the scan while the reader is still reading
+        let mut bin = vec![0u8; 64 * 1024];
+        bin.extend(std::iter::repeat_n(b'x', 8 * CHUNK));
+        let e = scan_read_ahead(
+            "b",
+            &bin[..],
+            &mut [&mut Collect::default()],
+            &mut |_, _| {},
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("NULs or control bytes"), "{e}");
     }
 
     #[test]
