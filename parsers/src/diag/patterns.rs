@@ -14,7 +14,7 @@
 
 use std::sync::{LazyLock, OnceLock};
 
-use regex::bytes::{Regex, RegexSet};
+use regex::bytes::{CaptureLocations, Regex, RegexSet};
 
 use super::Kind;
 
@@ -647,8 +647,14 @@ pub(crate) static RULES: &[Rule] = &[
 struct Compiled {
     set: RegexSet,
     /// Compiled on first use: most logs need a handful of rules.
-    each: Vec<OnceLock<Regex>>,
+    each: Vec<OnceLock<RuleRegex>>,
     gate: Regex,
+}
+
+/// One rule's regex, and the group index of each of [`NAMES`] in it.
+struct RuleRegex {
+    re: Regex,
+    groups: [Option<usize>; NAMES.len()],
 }
 
 fn with_flags(p: &str) -> String {
@@ -672,10 +678,12 @@ static COMPILED: LazyLock<Compiled> = LazyLock::new(|| {
 const GATE: &str = r"(?-u)arning|rror|RROR|ARNING|FATAL|fatal|note: |remark: |In function|In member|In static|In constructor|In destructor|In lambda|In instantiation|At top level|At global|from |Assembler messages|\*\*\*|undefined|multiple definition|relocation|ld: |bfd: |gold: |lld-\d+: |No space left|Disk quota|Read-only file|not found|No such file|Killed|Segmentation fault|Bus error|Aborted|memory|Input/output error|cannot execute|trying to exec|cannot find|Permission denied|Kconfig|sparse: |unknown|unable to execute|rsync|Could not find|-->|>>> |To see full details|'make CONFIG_DEBUG_SECTION_MISMATCH";
 
 /// The regex of rule `idx` (the same pattern the set matched with).
-fn rule_regex(idx: usize) -> Option<&'static Regex> {
+fn rule_regex(idx: usize) -> Option<&'static RuleRegex> {
     let cell = COMPILED.each.get(idx)?;
     Some(cell.get_or_init(|| {
-        Regex::new(&with_flags(RULES[idx].pattern)).expect("diagnostic pattern compiles")
+        let re = Regex::new(&with_flags(RULES[idx].pattern)).expect("diagnostic pattern compiles");
+        let groups = NAMES.map(|name| re.capture_names().position(|n| n == Some(name)));
+        RuleRegex { re, groups }
     }))
 }
 
@@ -715,20 +723,28 @@ impl<'a> Hit<'a> {
     }
 }
 
+/// Capture locations of each rule's regex, kept between lines (so a match
+/// allocates nothing).
+#[derive(Default)]
+pub(crate) struct Locations(Vec<Option<CaptureLocations>>);
+
 /// The first rule (in table order) matching `line`, uncached.
-fn classify_uncached(line: &[u8]) -> Option<(u16, Spans)> {
+fn classify_uncached(line: &[u8], locs: &mut Locations) -> Option<(u16, Spans)> {
     let c = &*COMPILED;
     if !gate(line) {
         return None;
     }
     let idx = c.set.matches(line).into_iter().next()?;
-    let caps = rule_regex(idx)?.captures(line)?;
-    let mut spans: Spans = [None; NAMES.len()];
-    for (slot, name) in spans.iter_mut().zip(NAMES) {
-        *slot = caps
-            .name(name)
-            .and_then(|m| Some((u32::try_from(m.start()).ok()?, u32::try_from(m.end()).ok()?)));
+    let rx = rule_regex(idx)?;
+    if locs.0.len() <= idx {
+        locs.0.resize_with(idx + 1, || None);
     }
+    let loc = locs.0[idx].get_or_insert_with(|| rx.re.capture_locations());
+    rx.re.captures_read(loc, line)?;
+    let spans: Spans = rx.groups.map(|g| {
+        let (s, e) = loc.get(g?)?;
+        Some((u32::try_from(s).ok()?, u32::try_from(e).ok()?))
+    });
     Some((u16::try_from(idx).ok()?, spans))
 }
 
@@ -738,6 +754,7 @@ fn classify_uncached(line: &[u8]) -> Option<(u16, Spans)> {
 /// the rule table.
 pub(crate) struct Classifier {
     slots: Vec<Option<Memo>>,
+    locs: Locations,
 }
 
 struct Memo {
@@ -755,6 +772,7 @@ impl Default for Classifier {
         init();
         Classifier {
             slots: (0..MEMO_SLOTS).map(|_| None).collect(),
+            locs: Locations::default(),
         }
     }
 }
@@ -764,13 +782,13 @@ impl Classifier {
     /// Callers test [`plausible`] first (no rule matches the others).
     pub fn classify<'a>(&mut self, line: &'a [u8]) -> Option<Hit<'a>> {
         let result = if line.len() > MEMO_MAX_LINE {
-            classify_uncached(line)
+            classify_uncached(line, &mut self.locs)
         } else {
             let slot = (line_hash(line) as usize) % MEMO_SLOTS;
             match &self.slots[slot] {
                 Some(m) if *m.line == *line => m.result,
                 _ => {
-                    let result = classify_uncached(line);
+                    let result = classify_uncached(line, &mut self.locs);
                     self.slots[slot] = Some(Memo {
                         line: line.into(),
                         result,
@@ -834,7 +852,7 @@ fn line_hash(line: &[u8]) -> u64 {
 /// The first rule (in table order) matching `line` (no memo; tests).
 #[cfg(test)]
 pub(crate) fn classify(line: &[u8]) -> Option<Hit<'_>> {
-    let (idx, spans) = classify_uncached(line)?;
+    let (idx, spans) = classify_uncached(line, &mut Locations::default())?;
     Some(Hit {
         rule: &RULES[usize::from(idx)],
         line,
@@ -881,7 +899,7 @@ mod tests {
     fn every_rule_compiles_and_lists_its_captures() {
         init();
         for (i, r) in RULES.iter().enumerate() {
-            let re = rule_regex(i).expect("every rule has a regex");
+            let re = &rule_regex(i).expect("every rule has a regex").re;
             let mut names: Vec<&str> = re.capture_names().flatten().collect();
             names.sort_unstable();
             let mut want = r.captures.to_vec();
