@@ -35,17 +35,33 @@ impl Parser for BuildLog {
             return Ok(());
         };
         let mut engine = Engine::with_framing(&opened.name);
-        // The sha256 runs on a thread of its own, fed in large blocks, and
-        // so do the end markers of a big log (a few searches of every
-        // chunk): beside the engine they cost (almost) no wall time. A
-        // small log's end markers stay here: a thread would cost more.
+        // A big log is read on a thread of its own, which hashes it too,
+        // and its end markers (a few searches of every chunk) get another:
+        // beside the engine they cost (almost) no wall time. A small log's
+        // sha256 gets a thread of its own and its end markers stay here.
         let (bytes, digest, ends) = std::thread::scope(|sc| {
-            let big = opened.size >= DETACH_FROM;
-            let mut ends = if big {
-                Detached::spawn(sc, EndMarkers::default())
-            } else {
-                Detached::here(EndMarkers::default())
+            let internal = |what: &str| {
+                ParseError::syntax(
+                    &opened.name,
+                    None,
+                    format!("internal error: the {what} thread failed"),
+                )
             };
+            if opened.size >= DETACH_FROM {
+                let mut ends = Detached::spawn(sc, EndMarkers::default());
+                let mut h = Sha256::new();
+                let scanned = scan_read_ahead(
+                    &opened.name,
+                    opened.reader,
+                    &mut [&mut engine, &mut ends],
+                    &mut |chunk: Chunk, n| h.update(&chunk[..n]),
+                );
+                // joined before the scan's error is reported: a thread left
+                // unjoined after a panic would make the scope panic too
+                let ends = ends.join().ok_or_else(|| internal("end markers"));
+                return scanned.and_then(|st| Ok((st.bytes, h.finalize(), ends?)));
+            }
+            let mut ends = EndMarkers::default();
             let (tx, rx) = std::sync::mpsc::sync_channel::<(Chunk, usize)>(HASH_QUEUE);
             let hasher = sc.spawn(move || {
                 let mut h = Sha256::new();
@@ -56,27 +72,15 @@ impl Parser for BuildLog {
             });
             // a closed channel means the hash thread is gone: join says so
             let mut tap = move |chunk, n| drop(tx.send((chunk, n)));
-            let sinks: &mut [&mut dyn LineSink] = &mut [&mut engine, &mut ends];
-            let scanned = if big {
-                scan_read_ahead(&opened.name, opened.reader, sinks, &mut tap)
-            } else {
-                scan_tapped(&opened.name, opened.reader, sinks, &mut tap)
-            };
+            let scanned = scan_tapped(
+                &opened.name,
+                opened.reader,
+                &mut [&mut engine, &mut ends],
+                &mut tap,
+            );
             drop(tap);
-            let internal = |what: &str| {
-                ParseError::syntax(
-                    &opened.name,
-                    None,
-                    format!("internal error: the {what} thread failed"),
-                )
-            };
-            // both joined before either is reported: a thread left
-            // unjoined after a panic would make the scope panic too
-            let digest = hasher.join();
-            let ends = ends.join();
-            let digest = digest.map_err(|_| internal("hash"))?;
-            let ends = ends.ok_or_else(|| internal("end markers"))?;
-            scanned.map(|st| (st.bytes, digest, ends))
+            let digest = hasher.join().map_err(|_| internal("hash"));
+            scanned.and_then(|st| Ok((st.bytes, digest?, ends)))
         })?;
         if bytes == 0 {
             return Err(ParseError::syntax(

@@ -173,11 +173,13 @@ pub fn scan_tapped(
 /// [`scan_tapped`], with the reading (and a gzipped log's inflating) on a
 /// thread of its own, [`READ_AHEAD`] chunks ahead of the sinks: for big
 /// logs, where it takes the copy out of the kernel off the sinks' core.
+/// `tap` runs on that thread too, as each chunk is read (a refused head
+/// is tapped before the scan refuses it).
 pub fn scan_read_ahead(
     name: &str,
     mut r: impl Read + Send,
     sinks: &mut [&mut dyn LineSink],
-    tap: &mut dyn FnMut(Chunk, usize),
+    tap: &mut (dyn FnMut(Chunk, usize) + Send),
 ) -> Result<ScanStats, ParseError> {
     std::thread::scope(|sc| {
         let (tx, rx) = std::sync::mpsc::sync_channel(READ_AHEAD);
@@ -185,6 +187,9 @@ pub fn scan_read_ahead(
             let mut pool = Pool::default();
             loop {
                 let next = read_chunk(&mut r, &mut pool);
+                if let Ok(Some((chunk, n))) = &next {
+                    tap(Arc::clone(chunk), *n);
+                }
                 let last = !matches!(next, Ok(Some(_)));
                 // a closed channel: the scan stopped (an error), so do we
                 if tx.send(next).is_err() || last {
@@ -197,7 +202,7 @@ pub fn scan_read_ahead(
             // a closed channel here means the reader is gone: join says why
             &mut || rx.recv().unwrap_or(Ok(None)),
             sinks,
-            tap,
+            &mut |_, _| {},
         );
         drop(rx);
         let joined = reader.join();
