@@ -334,17 +334,46 @@ pub(crate) fn truncate_chars(s: &str, max: usize) -> String {
 /// The message as compared: quotes folded, option suffix and hex offsets
 /// dropped, whitespace collapsed.
 pub(crate) fn message_key(msg: &str) -> String {
-    // Fast path: plain ASCII without backquotes or runs of white space
-    // (nothing to fold).
-    let plain = msg
-        .bytes()
-        .all(|b| b.is_ascii() && b != b'`' && b != b'\t' && b != b'\n')
-        && !msg.contains("  ");
-    if plain {
-        let mut s = drop_option_suffix(msg.trim());
-        strip_hex_offsets(&mut s);
-        return s;
+    let folded = fold_quick(msg).unwrap_or_else(|| fold_chars(msg));
+    let mut s = drop_option_suffix(folded.trim());
+    strip_hex_offsets(&mut s);
+    s
+}
+
+/// [`fold_chars`] of a message that is ASCII but for gcc's UTF-8 quotes
+/// (most are), byte by byte; `None` for any other message.
+fn fold_quick(msg: &str) -> Option<String> {
+    let b = msg.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'`' => out.push(b'\''),
+            // char::is_whitespace of an ASCII byte
+            b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r' => {
+                if out.last() != Some(&b' ') {
+                    out.push(b' ');
+                }
+            }
+            c if c.is_ascii() => out.push(c),
+            0xe2 if b.get(i + 1) == Some(&0x80) => {
+                // ‘ ’ (U+2018, U+2019) and “ ” (U+201C, U+201D)
+                out.push(match b.get(i + 2) {
+                    Some(0x98 | 0x99) => b'\'',
+                    Some(0x9c | 0x9d) => b'"',
+                    _ => return None,
+                });
+                i += 2;
+            }
+            _ => return None,
+        }
+        i += 1;
     }
+    String::from_utf8(out).ok()
+}
+
+/// Quotes folded to ASCII ones and runs of white space to one space.
+fn fold_chars(msg: &str) -> String {
     let mut s = String::with_capacity(msg.len());
     let mut chars = msg.chars().peekable();
     while let Some(c) = chars.next() {
@@ -367,8 +396,6 @@ pub(crate) fn message_key(msg: &str) -> String {
             c => s.push(c),
         }
     }
-    let mut s = drop_option_suffix(s.trim());
-    strip_hex_offsets(&mut s);
     s
 }
 
@@ -553,7 +580,19 @@ mod tests {
             "revert_lock_pc(): can't find jump dest instruction at .text"
         );
         assert_eq!(message_key("a+0x76/0x1f0 b"), "a b");
+        assert_eq!(message_key("a  \t`b´  “c” \u{2028} d"), "a 'b' \"c\" d");
         assert_eq!(message_key("array [3] is [fine]"), "array [3] is [fine]");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_quick_fold_is_the_char_fold(
+            msg in "[a-z `\t\n\r\u{b}\u{c}‘’“”´â\u{80}\u{98}\u{2028}\u{a0}é+\\[\\]-]{0,40}"
+        ) {
+            if let Some(quick) = fold_quick(&msg) {
+                proptest::prop_assert_eq!(quick, fold_chars(&msg));
+            }
+        }
     }
 
     #[test]
