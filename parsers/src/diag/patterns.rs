@@ -71,11 +71,8 @@ pub(crate) struct Rule {
     /// The named capture groups of `pattern` (checked by a test). Meaning:
     /// `file`, `line`, `col` location; `sev` severity word; `msg` message;
     /// `tool` program name; `target`, `code` make target and exit status;
-    /// `check` dtc check name; `sect` linker section.
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "documents the table; checked by a test")
-    )]
+    /// `check` dtc check name; `sect` linker section. A rule without any
+    /// is known by the set's match alone (no capture search).
     pub captures: &'static [&'static str],
 }
 
@@ -735,6 +732,17 @@ fn classify_uncached(line: &[u8], locs: &mut Locations) -> Option<(u16, Spans)> 
         return None;
     }
     let idx = c.set.matches(line).into_iter().next()?;
+    let rule = RULES.get(idx)?;
+    let idx16 = u16::try_from(idx).ok()?;
+    if rule.captures.is_empty() {
+        // the set's word is all there is to know
+        return Some((idx16, [None; NAMES.len()]));
+    }
+    if rule.name == "cc-diag" {
+        if let Some(spans) = cc_diag_spans(line) {
+            return Some((idx16, spans));
+        }
+    }
     let rx = rule_regex(idx)?;
     if locs.0.len() <= idx {
         locs.0.resize_with(idx + 1, || None);
@@ -745,7 +753,69 @@ fn classify_uncached(line: &[u8], locs: &mut Locations) -> Option<(u16, Spans)> 
         let (s, e) = loc.get(g?)?;
         Some((u32::try_from(s).ok()?, u32::try_from(e).ok()?))
     });
-    Some((u16::try_from(idx).ok()?, spans))
+    Some((idx16, spans))
+}
+
+/// The captures of the `cc-diag` rule in a line it matches, by hand (the
+/// commonest head: its regex's capture search costs more than the rest of
+/// the line's classification): `file:line:col: [sparse: ]sev: msg`, the
+/// column optional. `None` if the line is not of that shape.
+fn cc_diag_spans(line: &[u8]) -> Option<Spans> {
+    let span = |s: usize, e: usize| Some((u32::try_from(s).ok()?, u32::try_from(e).ok()?));
+    let digits = |from: usize| {
+        from + line[from..]
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .count()
+    };
+    // `\s` without Unicode: ASCII white space and the vertical tab
+    let file_end = line
+        .iter()
+        .position(|&b| b == b':' || b.is_ascii_whitespace() || b == 0x0b)?;
+    if file_end == 0 || line[file_end] != b':' {
+        return None;
+    }
+    let line_start = file_end + 1;
+    let line_end = digits(line_start);
+    if line_end == line_start || line.get(line_end) != Some(&b':') {
+        return None;
+    }
+    let mut at = line_end + 1;
+    let mut col = None;
+    let col_end = digits(at);
+    if col_end > at && line.get(col_end) == Some(&b':') {
+        col = span(at, col_end);
+        at = col_end + 1;
+    }
+    if line.get(at) != Some(&b' ') {
+        return None;
+    }
+    at += 1;
+    let with_sev = |at: usize| {
+        [&b"warning"[..], b"error", b"fatal error"]
+            .into_iter()
+            .find_map(|w| {
+                let end = at + w.len();
+                (line[at..].starts_with(w) && line[end..].starts_with(b": ")).then_some(end)
+            })
+    };
+    let sev_start = if line[at..].starts_with(b"sparse: ") && with_sev(at + 8).is_some() {
+        at + 8
+    } else {
+        at
+    };
+    let sev_end = with_sev(sev_start)?;
+    let msg_start = sev_end + 2;
+    if memchr::memchr(b'\n', &line[msg_start..]).is_some() {
+        return None;
+    }
+    let mut spans: Spans = [None; NAMES.len()];
+    spans[0] = span(0, file_end);
+    spans[1] = span(line_start, line_end);
+    spans[2] = col;
+    spans[3] = span(sev_start, sev_end);
+    spans[4] = span(msg_start, line.len());
+    Some(spans)
 }
 
 /// Classifies lines, remembering recent answers: build logs repeat lines
@@ -894,6 +964,94 @@ pub(crate) fn is_progress(line: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The spans rule `name`'s regex gives `line`.
+    fn regex_spans(name: &str, line: &[u8]) -> Option<Spans> {
+        let idx = RULES.iter().position(|r| r.name == name).unwrap();
+        let rx = rule_regex(idx).unwrap();
+        let caps = rx.re.captures(line)?;
+        Some(NAMES.map(|n| caps.name(n).map(|m| (m.start() as u32, m.end() as u32))))
+    }
+
+    #[test]
+    fn cc_diag_by_hand_is_cc_diag_by_regex() {
+        for l in [
+            &b"../init/main.c:916:13: warning: unused variable [-Wunused]"[..],
+            b"a.c:1: error: no column",
+            b"a.c:1:2: fatal error: x.h: No such file or directory",
+            b"a.c:1:2: sparse: warning: sparse's",
+            b"a.c:1:2: sparse: sparse: incorrect type",
+            b"a.c:1:2: sparse: note: not a head",
+            b"a.c:1:2:3: warning: two columns",
+            b"a.c:1:x: warning: a word for a column",
+            b"a b.c:1:2: warning: a space in the path",
+            b"a\x0bb.c:1:2: warning: a vertical tab in the path",
+            b":1:2: warning: no file",
+            b"a.c::2: warning: no line",
+            b"a.c:1:2:  warning: two spaces",
+            b"a.c:1:2: warning:no space",
+            b"a.c:1:2: warning: ",
+            b"a.c:1:2: warning: two\nlines",
+            b"a.c:1:2: Warning: capital",
+            b"\xff\xfe.c:1:2: error: bytes \xff",
+        ] {
+            assert_eq!(
+                cc_diag_spans(l),
+                regex_spans("cc-diag", l),
+                "{}",
+                String::from_utf8_lossy(l)
+            );
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn cc_diag_by_hand_is_cc_diag_by_regex_on_any_line(
+            parts in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::strategy::Just(b":".to_vec()),
+                    proptest::strategy::Just(b": ".to_vec()),
+                    proptest::strategy::Just(b"12".to_vec()),
+                    proptest::strategy::Just(b" ".to_vec()),
+                    proptest::strategy::Just(b"sparse: ".to_vec()),
+                    proptest::strategy::Just(b"warning".to_vec()),
+                    proptest::strategy::Just(b"error".to_vec()),
+                    proptest::strategy::Just(b"fatal error".to_vec()),
+                    proptest::strategy::Just(b"a.c".to_vec()),
+                    proptest::collection::vec(proptest::prelude::any::<u8>(), 0..3),
+                ],
+                0..12,
+            )
+        ) {
+            let line = parts.concat();
+            proptest::prop_assert_eq!(cc_diag_spans(&line), regex_spans("cc-diag", &line));
+        }
+
+        #[test]
+        fn cc_diag_by_hand_is_cc_diag_by_regex_near_the_shape(
+            file in "[a-z./ \u{b}:_-]{0,8}",
+            line_no in "[0-9a:]{0,3}",
+            col in proptest::option::of("[0-9 :]{0,3}"),
+            sep in "[ :]{0,2}",
+            sparse in proptest::bool::ANY,
+            sev in "(warning|error|fatal error|note|Error|warnin)",
+            colon in "(: |:|: :| )",
+            msg in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..8),
+        ) {
+            let mut line = format!("{file}:{line_no}:").into_bytes();
+            if let Some(c) = col {
+                line.extend_from_slice(format!("{c}:").as_bytes());
+            }
+            line.extend_from_slice(sep.as_bytes());
+            if sparse {
+                line.extend_from_slice(b"sparse: ");
+            }
+            line.extend_from_slice(sev.as_bytes());
+            line.extend_from_slice(colon.as_bytes());
+            line.extend_from_slice(&msg);
+            proptest::prop_assert_eq!(cc_diag_spans(&line), regex_spans("cc-diag", &line));
+        }
+    }
 
     #[test]
     fn every_rule_compiles_and_lists_its_captures() {
