@@ -393,10 +393,16 @@ impl Engine {
 
     /// One line with its raw-count verdict: the framer first (a run or a
     /// step may start or end here), then the diagnostics.
-    fn process(&mut self, lineno: u64, raw: &[u8], extra: (bool, bool)) {
+    /// `framed`: whether the framer is to see the line (false only for a
+    /// line [`Framer::next_line`] passed over, which it would ignore).
+    fn process(&mut self, lineno: u64, raw: &[u8], extra: (bool, bool), framed: bool) {
         let scanned = scan_line(raw);
         self.report.warnings_raw += u64::from(scanned.warning || extra.0);
         self.report.errors_raw += u64::from(scanned.error || extra.1);
+        if !framed {
+            self.handle(lineno, raw, scanned);
+            return;
+        }
         let mut fr = LineFrame::default();
         let dump = {
             let (framing, roots) = (&mut self.framing, &mut self.roots);
@@ -1326,7 +1332,7 @@ impl LineSink for Engine {
         if let Some(f) = &mut self.framing {
             f.see_line(lineno, line);
         }
-        self.process(lineno, line, extra);
+        self.process(lineno, line, extra, true);
         if self.want_cause {
             self.cause_before(&[]);
         }
@@ -1358,7 +1364,12 @@ impl LineSink for Engine {
             if self.needs_every_line() {
                 let end = memchr::memchr(b'\n', &text[pos..]).map_or(text.len(), |i| pos + i);
                 let l = &text[pos..end];
-                self.process(lineno, l.strip_suffix(b"\r").unwrap_or(l), (false, false));
+                self.process(
+                    lineno,
+                    l.strip_suffix(b"\r").unwrap_or(l),
+                    (false, false),
+                    true,
+                );
                 if self.want_cause {
                     self.cause_before(&text[..pos]);
                 }
@@ -1420,7 +1431,14 @@ impl LineSink for Engine {
             lineno += memchr::memchr_iter(b'\n', &text[pos..start]).count() as u64;
             let end = memchr::memchr(b'\n', &text[start..]).map_or(text.len(), |i| start + i);
             let l = &text[start..end];
-            self.process(lineno, l.strip_suffix(b"\r").unwrap_or(l), (false, false));
+            // the framer ignores the lines before its next one
+            let framed = framer_hit == Some(start);
+            self.process(
+                lineno,
+                l.strip_suffix(b"\r").unwrap_or(l),
+                (false, false),
+                framed,
+            );
             if self.want_cause {
                 self.cause_before(&text[..start]);
             }
