@@ -334,8 +334,12 @@ pub(crate) fn truncate_chars(s: &str, max: usize) -> String {
 /// The message as compared: quotes folded, option suffix and hex offsets
 /// dropped, whitespace collapsed.
 pub(crate) fn message_key(msg: &str) -> String {
-    let folded = fold_quick(msg).unwrap_or_else(|| fold_chars(msg));
-    let mut s = drop_option_suffix(folded.trim());
+    let mut s = fold_quick(msg).unwrap_or_else(|| fold_chars(msg));
+    // trimmed and without the option suffix, in place
+    let start = s.len() - s.trim_start().len();
+    let end = start + drop_option_suffix(s[start..].trim_end()).len();
+    s.truncate(end);
+    s.drain(..start);
     strip_hex_offsets(&mut s);
     s
 }
@@ -347,7 +351,17 @@ fn fold_quick(msg: &str) -> Option<String> {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        match b[i] {
+        // a run of bytes kept as they are, copied at once
+        let run = b[i..]
+            .iter()
+            .position(|&c| !(c.is_ascii_graphic() && c != b'`'))
+            .map_or(b.len(), |p| i + p);
+        out.extend_from_slice(&b[i..run]);
+        i = run;
+        let Some(&c) = b.get(i) else {
+            break;
+        };
+        match c {
             b'`' => out.push(b'\''),
             // char::is_whitespace of an ASCII byte
             b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r' => {
@@ -401,15 +415,15 @@ fn fold_chars(msg: &str) -> String {
 
 /// `msg [-Wfoo]` -> `msg` (also `[-Werror=foo]`, `[-Werror,-Wfoo]`,
 /// `[enabled by default]`).
-fn drop_option_suffix(s: &str) -> String {
+fn drop_option_suffix(s: &str) -> &str {
     if let Some(open) = s.rfind(" [") {
         let tail = &s[open + 2..];
         if tail.ends_with(']') && (tail.starts_with("-W") || tail.starts_with("enabled by default"))
         {
-            return s[..open].trim_end().to_string();
+            return s[..open].trim_end();
         }
     }
-    s.to_string()
+    s
 }
 
 /// `func+0x1b/0x40` -> `func`; `(.text+0x9a)` -> `(.text)`.
@@ -581,6 +595,8 @@ mod tests {
         );
         assert_eq!(message_key("a+0x76/0x1f0 b"), "a b");
         assert_eq!(message_key("a  \t`b´  “c” \u{2028} d"), "a 'b' \"c\" d");
+        assert_eq!(message_key("  ‘x’ unused  [-Wunused]  "), "'x' unused");
+        assert_eq!(message_key(" \u{2028}x [enabled by default]"), "x");
         assert_eq!(message_key("array [3] is [fine]"), "array [3] is [fine]");
     }
 
