@@ -34,7 +34,7 @@ cargo build --release --quiet --bin kcidb-harvest --example test_servers
 TD=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
 # KCIDB_HARVEST_BIN: another build to measure (an older commit, for before/after)
 BIN=${KCIDB_HARVEST_BIN:-$TD/release/kcidb-harvest}
-SERVERS=$TD/release/examples/test_servers
+SERVERS_BIN=$TD/release/examples/test_servers
 
 echo "building a ${size_mb} MB linux/log"
 tar -xzf fixtures/corpus/warn.tar.gz -C "$WORK"
@@ -99,7 +99,7 @@ echo "peak RSS: $(sort -n "$WORK/rss.txt" | tail -1) KiB (target <= 65536)"
 deliver() {
     local d=$WORK/deliver
     rm -rf "$d"; mkdir -p "$d"
-    servers_start "$SERVERS"
+    servers_start "$SERVERS_BIN"
     local t0 t1
     t0=$(seconds)
     "$BIN" "$DIR" --origin bench --no-history --force --spool "$d/spool" \
