@@ -581,14 +581,20 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_detached_sink_sees_what_it_would_see_in_place() {
+    /// A line over [`MAX_LINE`], `n` numbered CRLF lines, then `last`.
+    fn overlong_then_numbered(n: usize, last: &[u8]) -> Vec<u8> {
         let mut text = vec![b'y'; MAX_LINE + 10];
         text.extend_from_slice(b"\n");
-        for i in 0..50_000 {
+        for i in 0..n {
             text.extend_from_slice(format!("line {i}\r\n").as_bytes());
         }
-        text.extend_from_slice(b"last");
+        text.extend_from_slice(last);
+        text
+    }
+
+    #[test]
+    fn a_detached_sink_sees_what_it_would_see_in_place() {
+        let text = overlong_then_numbered(50_000, b"last");
         let mut here = Collect::default();
         let st_here = scan("x", Trickle(&text, 100_003), &mut [&mut here]).unwrap();
         let (st, there) = std::thread::scope(|sc| {
@@ -655,12 +661,7 @@ mod tests {
 
     #[test]
     fn reading_ahead_on_a_thread_changes_nothing() {
-        let mut text = vec![b'z'; MAX_LINE + 10];
-        text.extend_from_slice(b"\n");
-        for i in 0..300_000 {
-            text.extend_from_slice(format!("line {i}\r\n").as_bytes());
-        }
-        text.extend_from_slice(b"a NUL\0\nlast");
+        let text = overlong_then_numbered(300_000, b"a NUL\0\nlast");
         for step in [CHUNK, 100_003] {
             let mut here = Collect::default();
             let mut tapped_here = 0;
