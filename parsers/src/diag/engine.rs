@@ -1221,7 +1221,7 @@ fn timestamp_end(text: &[u8], colon: usize) -> Option<usize> {
     }
     let end = start + TIMESTAMP_LEN;
     let stamp = text.get(start..end)?;
-    (strip_timestamp(stamp).is_empty() && stamp.len() == TIMESTAMP_LEN).then_some(end)
+    strip_timestamp(stamp).is_empty().then_some(end)
 }
 
 /// `make[N]: Entering directory '<dir>'` gives `Some(Some(dir))`,
@@ -1340,9 +1340,11 @@ impl LineSink for Engine {
         self.keep_window(b"\n");
     }
 
-    /// The fast path: only lines with a `:` (every diagnostic shape) or
-    /// starting with `*** `, and the lines the framer can act on
-    /// ([`Framer::next_line`]), are looked at, unless a block, the options
+    /// The fast path: only lines with a `:` (every diagnostic shape; the
+    /// colons of a leading `HH:MM:SS ` stamp do not count) or starting,
+    /// after such a stamp or not, with `*** `, and the lines the framer can
+    /// act on ([`Framer::next_line`]; it alone sees those), are looked at,
+    /// unless a block, the options
     /// dump, an open `Failed:` reason or the failure region needs every
     /// line. [`Engine::handle`] and the framer ignore exactly the lines
     /// skipped here, so the result equals feeding every line to `line`.
