@@ -1343,7 +1343,7 @@ impl LineSink for Engine {
     /// The fast path: only lines with a `:` (every diagnostic shape; the
     /// colons of a leading `HH:MM:SS ` stamp do not count) or starting,
     /// after such a stamp or not, with `*** `, and the lines the framer can
-    /// act on ([`Framer::next_line`]; it alone sees those), are looked at,
+    /// act on ([`Framer::next_line`]; only those go to the framer), are looked at,
     /// unless a block, the options
     /// dump, an open `Failed:` reason or the failure region needs every
     /// line. [`Engine::handle`] and the framer ignore exactly the lines

@@ -645,7 +645,6 @@ struct Compiled {
     set: RegexSet,
     /// Compiled on first use: most logs need a handful of rules.
     each: Vec<OnceLock<RuleRegex>>,
-    gate: Regex,
 }
 
 /// One rule's regex, and the group index of each of [`NAMES`] in it.
@@ -665,14 +664,8 @@ static COMPILED: LazyLock<Compiled> = LazyLock::new(|| {
     Compiled {
         set: RegexSet::new(&pats).expect("diagnostic patterns compile"),
         each: pats.iter().map(|_| OnceLock::new()).collect(),
-        gate: Regex::new(GATE).expect("gate pattern compiles"),
     }
 });
-
-/// Literals of which every line a rule can match contains at least one
-/// (besides `warning:`/`error:`, which the raw counter already found).
-/// Lines without any of them skip the rule table.
-const GATE: &str = r"(?-u)arning|rror|RROR|ARNING|FATAL|fatal|note: |remark: |In function|In member|In static|In constructor|In destructor|In lambda|In instantiation|At top level|At global|from |Assembler messages|\*\*\*|undefined|multiple definition|relocation|ld: |bfd: |gold: |lld-\d+: |No space left|Disk quota|Read-only file|not found|No such file|Killed|Segmentation fault|Bus error|Aborted|memory|Input/output error|cannot execute|trying to exec|cannot find|Permission denied|Kconfig|sparse: |unknown|unable to execute|rsync|Could not find|-->|>>> |To see full details|'make CONFIG_DEBUG_SECTION_MISMATCH";
 
 /// The regex of rule `idx` (the same pattern the set matched with).
 fn rule_regex(idx: usize) -> Option<&'static RuleRegex> {
@@ -687,12 +680,6 @@ fn rule_regex(idx: usize) -> Option<&'static RuleRegex> {
 /// Force compilation (so the first line does not pay for it).
 fn init() {
     LazyLock::force(&COMPILED);
-}
-
-/// Cheap test: can any rule match this line?
-#[inline]
-fn gate(line: &[u8]) -> bool {
-    COMPILED.gate.is_match(line)
 }
 
 /// The capture names rules may use; a [`Hit`] keeps one span per name.
@@ -728,9 +715,6 @@ pub(crate) struct Locations(Vec<Option<CaptureLocations>>);
 /// The first rule (in table order) matching `line`, uncached.
 fn classify_uncached(line: &[u8], locs: &mut Locations) -> Option<(u16, Spans)> {
     let c = &*COMPILED;
-    if !gate(line) {
-        return None;
-    }
     let idx = c.set.matches(line).into_iter().next()?;
     let rule = RULES.get(idx)?;
     let idx16 = u16::try_from(idx).ok()?;
@@ -876,7 +860,7 @@ impl Classifier {
     }
 }
 
-/// Structural pre-test, cheaper than the gate: in every shape of the table
+/// Structural pre-test, cheaper than the rule set: in every shape of the table
 /// the text before the first `:` is one token (a path, a tool, a severity
 /// word; paths with spaces are not supported), except for the few shapes
 /// that start with a fixed prefix. This rejects most prose (`Value of
