@@ -717,19 +717,21 @@ impl Engine {
         let starts_region = severity == Severity::Error
             && self.scope_ref().region.state == super::excerpt::RegionState::NotStarted;
         let deferred = rule.role == Role::HeadLocLater;
-        let store = if deferred {
-            true
+        // a deferred head keeps its message until its location is known
+        let (store, deferred_message) = if deferred {
+            (true, Some(message))
         } else {
-            self.insert(Diagnostic {
+            let new = self.insert(Diagnostic {
                 kind,
                 severity,
                 file: path,
                 line: line_no,
                 column: col,
-                message: message.clone(),
+                message,
                 occurrences: 1,
                 first_line: lineno,
-            })
+            });
+            (new, None)
         };
         // Text only for what is shown: a new diagnostic, the first error.
         let lines: Vec<String> = if store || starts_region {
@@ -763,7 +765,7 @@ impl Engine {
             progress_run: 0,
             store,
             lines: if store { lines } else { Vec::new() },
-            deferred: deferred.then(|| Deferred {
+            deferred: deferred_message.map(|message| Deferred {
                 severity,
                 message,
                 code: hit.get("code").is_some(),
