@@ -752,6 +752,17 @@ fn the_progress_bar_is_drawn_on_a_terminal_and_warnings_never_tear_it() {
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
+    // The last capture may predate the run's end (the bar still up), and
+    // tmux may not have drawn all of the run's output yet: capture until
+    // the pane stops changing (a bounded number of times).
+    for _ in 0..100 {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        let now = capture();
+        if now == screen {
+            break;
+        }
+        screen = now;
+    }
     let _ = tmux(&["kill-session", "-t", &session]);
     assert_eq!(
         std::fs::read_to_string(&log).unwrap_or_default().trim(),
