@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use crate::diag::Engine;
 use crate::digest::hex;
 use crate::keys;
-use crate::logscan::{scan_read_ahead, scan_tapped, Chunk, Detached, LineSink};
+use crate::logscan::{scan_read_ahead, Chunk, Detached, LineSink};
 use crate::{Facts, Input, ParseError, Parser};
 
 /// The build log parser (ktest LOG_FILE, tuxmake build.log, bare logs).
@@ -35,52 +35,33 @@ impl Parser for BuildLog {
             return Ok(());
         };
         let mut engine = Engine::with_framing(&opened.name);
-        // A big log is read on a thread of its own, which hashes it too,
-        // and its end markers (a few searches of every chunk) get another:
-        // beside the engine they cost (almost) no wall time. A small log's
-        // sha256 gets a thread of its own and its end markers stay here.
+        // The log is read on a thread of its own, which hashes it too, and
+        // a big log's end markers (a few searches of every chunk) get
+        // another: beside the engine they cost (almost) no wall time. A
+        // small log's end markers stay here: a thread would cost more.
         let (bytes, digest, ends) = std::thread::scope(|sc| {
-            let internal = |what: &str| {
-                ParseError::syntax(
-                    &opened.name,
-                    None,
-                    format!("internal error: the {what} thread failed"),
-                )
+            let mut ends = if opened.size >= DETACH_FROM {
+                Detached::spawn(sc, EndMarkers::default())
+            } else {
+                Detached::here(EndMarkers::default())
             };
-            if opened.size >= DETACH_FROM {
-                let mut ends = Detached::spawn(sc, EndMarkers::default());
-                let mut h = Sha256::new();
-                let scanned = scan_read_ahead(
-                    &opened.name,
-                    opened.reader,
-                    &mut [&mut engine, &mut ends],
-                    &mut |chunk: Chunk, n| h.update(&chunk[..n]),
-                );
-                // joined before the scan's error is reported: a thread left
-                // unjoined after a panic would make the scope panic too
-                let ends = ends.join().ok_or_else(|| internal("end markers"));
-                return scanned.and_then(|st| Ok((st.bytes, h.finalize(), ends?)));
-            }
-            let mut ends = EndMarkers::default();
-            let (tx, rx) = std::sync::mpsc::sync_channel::<(Chunk, usize)>(HASH_QUEUE);
-            let hasher = sc.spawn(move || {
-                let mut h = Sha256::new();
-                for (chunk, n) in rx {
-                    h.update(&chunk[..n]);
-                }
-                h.finalize()
-            });
-            // a closed channel means the hash thread is gone: join says so
-            let mut tap = move |chunk, n| drop(tx.send((chunk, n)));
-            let scanned = scan_tapped(
+            let mut h = Sha256::new();
+            let scanned = scan_read_ahead(
                 &opened.name,
                 opened.reader,
                 &mut [&mut engine, &mut ends],
-                &mut tap,
+                &mut |chunk: Chunk, n| h.update(&chunk[..n]),
             );
-            drop(tap);
-            let digest = hasher.join().map_err(|_| internal("hash"));
-            scanned.and_then(|st| Ok((st.bytes, digest?, ends)))
+            // joined before the scan's error is reported: a thread left
+            // unjoined after a panic would make the scope panic too
+            let ends = ends.join().ok_or_else(|| {
+                ParseError::syntax(
+                    &opened.name,
+                    None,
+                    "internal error: the end markers thread failed",
+                )
+            });
+            scanned.and_then(|st| Ok((st.bytes, h.finalize(), ends?)))
         })?;
         if bytes == 0 {
             return Err(ParseError::syntax(
@@ -502,9 +483,6 @@ fn trim_ascii_start(mut b: &[u8]) -> &[u8] {
 fn lossy(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
-
-/// Chunks queued to the hash thread before the scan waits for it.
-const HASH_QUEUE: usize = 8;
 
 /// Logs from this size on (on disk) get a thread for their end markers.
 const DETACH_FROM: u64 = 16 << 20;

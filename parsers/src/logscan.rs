@@ -17,7 +17,7 @@ use std::sync::Arc;
 use crate::ParseError;
 
 /// A chunk as read, shared with the threads that need it, not copied
-/// ([`scan_tapped`], [`Detached`]).
+/// ([`scan_read_ahead`]'s tap, [`Detached`]).
 pub type Chunk = Arc<Vec<u8>>;
 
 /// Buffers of [`CHUNK`] bytes to read into, handed back once no other
@@ -26,8 +26,7 @@ pub type Chunk = Arc<Vec<u8>>;
 struct Pool(Vec<Chunk>);
 
 /// Buffers kept by a [`Pool`]: more than the queues to other threads
-/// ([`READ_AHEAD`], [`DETACHED_QUEUE`] per detached sink, the tap's) hold
-/// at once.
+/// ([`READ_AHEAD`], [`DETACHED_QUEUE`] per detached sink) hold at once.
 const POOL: usize = 32;
 
 impl Pool {
@@ -151,30 +150,19 @@ fn drop_nuls(chunk: &mut [u8]) -> usize {
 /// text log are dropped and counted ([`ScanStats::nul_bytes`]).
 pub fn scan(
     name: &str,
-    r: impl Read,
-    sinks: &mut [&mut dyn LineSink],
-) -> Result<ScanStats, ParseError> {
-    scan_tapped(name, r, sinks, &mut |_, _| {})
-}
-
-/// [`scan`], showing `tap` every chunk as read, NULs included, before the
-/// sinks see its lines: `tap(chunk, n)` for the bytes `chunk[..n]` (the
-/// sha256 of a log, on a thread of its own, without a copy).
-pub fn scan_tapped(
-    name: &str,
     mut r: impl Read,
     sinks: &mut [&mut dyn LineSink],
-    tap: &mut dyn FnMut(Chunk, usize),
 ) -> Result<ScanStats, ParseError> {
     let mut pool = Pool::default();
-    scan_chunks(name, &mut || read_chunk(&mut r, &mut pool), sinks, tap)
+    scan_chunks(name, &mut || read_chunk(&mut r, &mut pool), sinks)
 }
 
-/// [`scan_tapped`], with the reading (and a gzipped log's inflating) on a
-/// thread of its own, [`READ_AHEAD`] chunks ahead of the sinks: for big
-/// logs, where it takes the copy out of the kernel off the sinks' core.
-/// `tap` runs on that thread too, as each chunk is read (a refused head
-/// is tapped before the scan refuses it).
+/// [`scan`], with the reading (and a gzipped log's inflating) on a thread
+/// of its own, [`READ_AHEAD`] chunks ahead of the sinks, which takes the
+/// copy out of the kernel off the sinks' core. That thread shows `tap`
+/// every chunk as read, NULs included, before the sinks see its lines:
+/// `tap(chunk, n)` for the bytes `chunk[..n]` (the sha256 of a log,
+/// without a copy; a refused head is tapped before the scan refuses it).
 pub fn scan_read_ahead(
     name: &str,
     mut r: impl Read + Send,
@@ -202,7 +190,6 @@ pub fn scan_read_ahead(
             // a closed channel here means the reader is gone: join says why
             &mut || rx.recv().unwrap_or(Ok(None)),
             sinks,
-            &mut |_, _| {},
         );
         drop(rx);
         let joined = reader.join();
@@ -240,7 +227,6 @@ fn scan_chunks(
     name: &str,
     next: &mut dyn FnMut() -> std::io::Result<Option<(Chunk, usize)>>,
     sinks: &mut [&mut dyn LineSink],
-    tap: &mut dyn FnMut(Chunk, usize),
 ) -> Result<ScanStats, ParseError> {
     let mut stats = ScanStats::default();
     // The start of a line that continues in the next chunk.
@@ -258,9 +244,8 @@ fn scan_chunks(
             }
         }
         stats.bytes += n as u64;
-        tap(Arc::clone(&shared), n);
         let n = if memchr::memchr(0, &shared[..n]).is_some() {
-            // The tap (and the pool) may still hold the bytes as read: the
+            // A tap (and the pool) may still hold the bytes as read: the
             // sinks get a copy without the NULs.
             let mut text = shared[..n].to_vec();
             let kept = drop_nuls(&mut text);
@@ -362,8 +347,7 @@ fn emit(sinks: &mut [&mut dyn LineSink], lineno: u64, line: &[u8]) {
 /// Messages from [`Detached`] to its thread: the [`LineSink`] calls.
 enum Call {
     Line(u64, Vec<u8>),
-    Lines(u64, Vec<u8>),
-    Chunk(u64, Chunk, Range<usize>),
+    Lines(u64, Chunk, Range<usize>),
     Overflow(u64, Vec<u8>),
     Totals(ScanStats),
     Finish,
@@ -402,10 +386,7 @@ impl<'scope, S: LineSink + Send + 'scope> Detached<'scope, S> {
             for call in rx {
                 match call {
                     Call::Line(n, l) => sink.line(n, &l),
-                    Call::Lines(n, text) => {
-                        sink.lines(n, &text);
-                    }
-                    Call::Chunk(n, chunk, range) => {
+                    Call::Lines(n, chunk, range) => {
                         sink.lines(n, &chunk[range]);
                     }
                     Call::Overflow(n, d) => sink.overflow(n, &d),
@@ -455,15 +436,13 @@ impl<'scope, S: LineSink + Send + 'scope> LineSink for Detached<'scope, S> {
         }
     }
 
+    /// Text not in a shared chunk (not from [`scan`]): a copy goes.
     fn lines(&mut self, first_lineno: u64, text: &[u8]) -> u64 {
-        match self.here_or_send(|| Call::Lines(first_lineno, text.to_vec())) {
-            Some(s) => s.lines(first_lineno, text),
-            None => memchr::memchr_iter(b'\n', text).count() as u64,
-        }
+        self.chunk_lines(first_lineno, &Arc::new(text.to_vec()), 0..text.len())
     }
 
     fn chunk_lines(&mut self, first_lineno: u64, chunk: &Chunk, range: Range<usize>) -> u64 {
-        match self.here_or_send(|| Call::Chunk(first_lineno, Arc::clone(chunk), range.clone())) {
+        match self.here_or_send(|| Call::Lines(first_lineno, Arc::clone(chunk), range.clone())) {
             Some(s) => s.chunk_lines(first_lineno, chunk, range),
             None => memchr::memchr_iter(b'\n', &chunk[range]).count() as u64,
         }
@@ -637,7 +616,7 @@ mod tests {
                 }
             };
             let mut c = Collect::default();
-            let st = scan_tapped("x", Trickle(&text, step), &mut [&mut c], &mut tap).unwrap();
+            let st = scan_read_ahead("x", Trickle(&text, step), &mut [&mut c], &mut tap).unwrap();
             assert_eq!(seen, text, "step {step}");
             assert_eq!(st.nul_bytes, 4);
             assert_eq!(c.0, here.0, "step {step}");
@@ -664,11 +643,7 @@ mod tests {
         let text = overlong_then_numbered(300_000, b"a NUL\0\nlast");
         for step in [CHUNK, 100_003] {
             let mut here = Collect::default();
-            let mut tapped_here = 0;
-            let st_here = scan_tapped("x", Trickle(&text, step), &mut [&mut here], &mut |_, n| {
-                tapped_here += n
-            })
-            .unwrap();
+            let st_here = scan("x", Trickle(&text, step), &mut [&mut here]).unwrap();
             let mut ahead = Collect::default();
             let mut tapped = Vec::new();
             let st = scan_read_ahead("x", Trickle(&text, step), &mut [&mut ahead], &mut |c, n| {
@@ -679,7 +654,6 @@ mod tests {
             assert_eq!(ahead.0, here.0);
             assert_eq!(ahead.1, here.1);
             assert_eq!(tapped, text);
-            assert_eq!(tapped_here, text.len());
         }
         // a read error mid-way is the scan's error, with the file's name
         let e = scan_read_ahead(
