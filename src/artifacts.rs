@@ -490,8 +490,7 @@ fn compress_range(
         // truncated away).
         drop(w);
         let file = File::create(&out.path).map_err(temp_err)?;
-        let source = src.open().map_err(read_err)?;
-        let size = source.metadata().map_err(read_err)?.len();
+        let (source, size) = src.open_sized().map_err(read_err)?;
         let mut dec = MultiGzDecoder::new(BufReader::with_capacity(BUF, source));
         gzip_into(&mut out, file, &temp_err, size, |enc| {
             let mut buf = vec![0u8; BUF];
@@ -509,8 +508,7 @@ fn compress_range(
         })?;
         return Ok(out);
     }
-    let source = src.open().map_err(read_err)?;
-    let size = source.metadata().map_err(read_err)?.len();
+    let (source, size) = src.open_sized().map_err(read_err)?;
     let mut reader = BufReader::with_capacity(BUF, source);
     gzip_into(&mut out, file, &temp_err, size, |enc| {
         // A failed write is the temp file's: gzip_into reports it so.

@@ -56,8 +56,8 @@ pub struct Input {
 pub struct Opened {
     pub name: String,
     pub reader: Box<dyn BufRead + Send>,
-    /// The file's size on disk (compressed, for a `.gz`) when the gate
-    /// looked at it: a hint (for how to read it), not a limit.
+    /// The file's size on disk (compressed, for a `.gz`) when it was
+    /// opened: a hint (for how to read it), not a limit.
     pub size: u64,
 }
 
@@ -82,23 +82,29 @@ impl GatedFile {
 
     /// Open it again: never through a link, never a special file.
     pub fn open(&self) -> io::Result<File> {
+        open_regular(&self.real).map(|(f, _)| f)
+    }
+
+    /// [`GatedFile::open`], and the file's size as opened.
+    pub fn open_sized(&self) -> io::Result<(File, u64)> {
         open_regular(&self.real)
     }
 }
 
 /// Open a path that has no links left in it: `O_NOFOLLOW` refuses a link
 /// swapped in since, `O_NONBLOCK` keeps a FIFO swapped in from blocking,
-/// and the opened file must be a regular file.
-fn open_regular(path: &Path) -> io::Result<File> {
+/// and the opened file must be a regular file; its size as opened.
+fn open_regular(path: &Path) -> io::Result<(File, u64)> {
     use std::os::unix::fs::OpenOptionsExt;
     let f = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
         .open(path)?;
-    if !f.metadata()?.is_file() {
+    let m = f.metadata()?;
+    if !m.is_file() {
         return Err(io::Error::other("not a regular file"));
     }
-    Ok(f)
+    Ok((f, m.len()))
 }
 
 impl Input {
@@ -229,19 +235,19 @@ impl Input {
     pub fn open(&self, rel: &str) -> Result<Option<Opened>, ParseError> {
         for name in [rel.to_string(), format!("{rel}.gz")] {
             // Check the type before opening: opening a FIFO would block.
-            let (real, size) = match self.resolve(&name) {
+            let real = match self.resolve(&name) {
                 Ok(Some((_, m))) if !m.is_file() => {
                     return Err(ParseError::io(
                         &name,
                         io::Error::other("not a regular file"),
                     ));
                 }
-                Ok(Some((real, m))) => (real, m.len()),
+                Ok(Some((real, _))) => real,
                 Ok(None) => continue,
                 Err(e) => return Err(ParseError::io(&name, e)),
             };
             match open_regular(&real) {
-                Ok(f) => {
+                Ok((f, size)) => {
                     return Ok(Some(Opened {
                         reader: maybe_gunzip(f).map_err(|e| ParseError::io(&name, e))?,
                         name,
