@@ -115,17 +115,13 @@ impl<W: Write + Send + 'static> Gz<W> {
         }
         let blocks = usize::try_from(source_len / GZIP_BLOCK as u64).unwrap_or(usize::MAX);
         let lease = Lease::take(blocks);
-        let builder =
-            ParCompressBuilder::<Gzip>::new().compression_level(Compression::new(GZIP_LEVEL));
-        let builder = match builder.buffer_size(GZIP_BLOCK) {
-            Ok(b) => b,
-            Err(_) => unreachable!("GZIP_BLOCK is above gzp's 32 KiB minimum"),
-        };
-        let enc = match builder.num_threads(lease.0) {
-            Ok(b) => b,
-            Err(_) => unreachable!("a lease is at least one thread"),
-        }
-        .from_writer(w);
+        let enc = ParCompressBuilder::<Gzip>::new()
+            .compression_level(Compression::new(GZIP_LEVEL))
+            .buffer_size(GZIP_BLOCK)
+            .expect("GZIP_BLOCK is above gzp's 32 KiB minimum")
+            .num_threads(lease.0)
+            .expect("a lease is at least one thread")
+            .from_writer(w);
         Gz::Par {
             enc,
             _lease: lease,
