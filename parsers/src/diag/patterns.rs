@@ -707,10 +707,20 @@ impl<'a> Hit<'a> {
     }
 }
 
-/// Capture locations of each rule's regex, kept between lines (so a match
-/// allocates nothing).
-#[derive(Default)]
+/// Capture locations of each rule's regex (by rule index), kept between
+/// lines (so a match allocates nothing).
 pub(crate) struct Locations(Vec<Option<CaptureLocations>>);
+
+impl Default for Locations {
+    fn default() -> Self {
+        Locations(RULES.iter().map(|_| None).collect())
+    }
+}
+
+/// A capture's span as a [`Hit`] keeps it.
+fn span(start: usize, end: usize) -> Option<(u32, u32)> {
+    Some((u32::try_from(start).ok()?, u32::try_from(end).ok()?))
+}
 
 /// The first rule (in table order) matching `line`, uncached.
 fn classify_uncached(line: &[u8], locs: &mut Locations) -> Option<(u16, Spans)> {
@@ -728,14 +738,14 @@ fn classify_uncached(line: &[u8], locs: &mut Locations) -> Option<(u16, Spans)> 
         }
     }
     let rx = rule_regex(idx)?;
-    if locs.0.len() <= idx {
-        locs.0.resize_with(idx + 1, || None);
-    }
-    let loc = locs.0[idx].get_or_insert_with(|| rx.re.capture_locations());
+    let loc = locs
+        .0
+        .get_mut(idx)?
+        .get_or_insert_with(|| rx.re.capture_locations());
     rx.re.captures_read(loc, line)?;
     let spans: Spans = rx.groups.map(|g| {
         let (s, e) = loc.get(g?)?;
-        Some((u32::try_from(s).ok()?, u32::try_from(e).ok()?))
+        span(s, e)
     });
     Some((idx16, spans))
 }
@@ -745,7 +755,6 @@ fn classify_uncached(line: &[u8], locs: &mut Locations) -> Option<(u16, Spans)> 
 /// the line's classification): `file:line:col: [sparse: ]sev: msg`, the
 /// column optional. `None` if the line is not of that shape.
 fn cc_diag_spans(line: &[u8]) -> Option<Spans> {
-    let span = |s: usize, e: usize| Some((u32::try_from(s).ok()?, u32::try_from(e).ok()?));
     let digits = |from: usize| {
         from + line[from..]
             .iter()
