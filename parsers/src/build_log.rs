@@ -8,7 +8,7 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::diag::Engine;
+use crate::diag::{self, Engine};
 use crate::digest::hex;
 use crate::keys;
 use crate::logscan::{scan_read_ahead, Chunk, Detached, LineSink};
@@ -35,22 +35,27 @@ impl Parser for BuildLog {
             return Ok(());
         };
         let mut engine = Engine::with_framing(&opened.name);
-        // The log is read on a thread of its own, which hashes it too, and
-        // a big log's end markers (a few searches of every chunk) get
-        // another: beside the engine they cost (almost) no wall time. A
-        // small log's end markers stay here: a thread would cost more.
+        // The log is read on a thread of its own, which hashes it too. A
+        // big log's end markers (a few searches of every chunk) get
+        // another, and so does the search of its chunks for the engine's
+        // trigger lines and their classification (`diag::annotate`):
+        // beside the engine they cost less wall time. A small log keeps
+        // both here: a thread would cost more.
+        let big = opened.size >= DETACH_FROM;
         let (bytes, digest, ends) = std::thread::scope(|sc| {
-            let mut ends = if opened.size >= DETACH_FROM {
+            let mut ends = if big {
                 Detached::spawn(sc, EndMarkers::default())
             } else {
                 Detached::here(EndMarkers::default())
             };
             let mut h = Sha256::new();
+            let mut annotate = diag::annotator();
             let scanned = scan_read_ahead(
                 &opened.name,
                 opened.reader,
                 &mut [&mut engine, &mut ends],
                 &mut |chunk: Chunk, n| h.update(&chunk[..n]),
+                if big { Some(&mut annotate) } else { None },
             );
             // joined before the scan's error is reported: a thread left
             // unjoined after a panic would make the scope panic too

@@ -10,15 +10,59 @@
 //! cut to that length for [`LineSink::line`]; the bytes cut off are shown to
 //! [`LineSink::overflow`] so that exact counters stay exact.
 
+use std::any::Any;
 use std::io::Read;
-use std::ops::Range;
-use std::sync::Arc;
+use std::ops::{Deref, Range};
+use std::sync::{Arc, OnceLock};
 
 use crate::ParseError;
 
 /// A chunk as read, shared with the threads that need it, not copied
 /// ([`scan_read_ahead`]'s tap, [`Detached`]).
-pub type Chunk = Arc<Vec<u8>>;
+pub type Chunk = Arc<ChunkBuf>;
+
+/// What a sink may want to know of a chunk before it reads it, worked out
+/// on another thread ([`scan_read_ahead`]'s `annotate`): the sink
+/// downcasts it to the type it asked for.
+pub type Annex = Box<dyn Any + Send + Sync>;
+
+/// The bytes of a [`Chunk`] (all of the buffer; the bytes read are a
+/// prefix) and the [`Annex`] worked out from the bytes read, if any. An
+/// annex describes exactly these bytes: a chunk's bytes never change while
+/// it is shared, and a buffer taken again starts without one.
+#[derive(Default)]
+pub struct ChunkBuf {
+    bytes: Vec<u8>,
+    annex: OnceLock<Annex>,
+}
+
+impl ChunkBuf {
+    /// `bytes` without an annex.
+    pub fn new(bytes: Vec<u8>) -> Self {
+        ChunkBuf {
+            bytes,
+            annex: OnceLock::new(),
+        }
+    }
+
+    /// These bytes with `annex`, which must describe them.
+    pub fn with_annex(self, annex: Annex) -> Self {
+        let _ = self.annex.set(annex);
+        self
+    }
+
+    /// The annex of the bytes read, if one was worked out.
+    pub fn annex(&self) -> Option<&Annex> {
+        self.annex.get()
+    }
+}
+
+impl Deref for ChunkBuf {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.bytes
+    }
+}
 
 /// Buffers of [`CHUNK`] bytes to read into, handed back once no other
 /// thread holds them; as many as the queues to the other threads can hold.
@@ -34,8 +78,14 @@ impl Pool {
     fn take(&mut self) -> Chunk {
         // the last one freed: the one most likely still in the cache
         match self.0.iter().rposition(|c| Arc::strong_count(c) == 1) {
-            Some(i) => self.0.remove(i),
-            None => Arc::new(vec![0u8; CHUNK]),
+            Some(i) => {
+                let mut c = self.0.remove(i);
+                if let Some(buf) = Arc::get_mut(&mut c) {
+                    buf.annex = OnceLock::new();
+                }
+                c
+            }
+            None => Arc::new(ChunkBuf::new(vec![0u8; CHUNK])),
         }
     }
 
@@ -157,17 +207,26 @@ pub fn scan(
     scan_chunks(name, &mut || read_chunk(&mut r, &mut pool), sinks)
 }
 
+/// [`scan_read_ahead`]'s `annotate`: the [`Annex`] of a chunk's bytes.
+pub type Annotate<'a> = dyn FnMut(&[u8]) -> Annex + Send + 'a;
+
 /// [`scan`], with the reading (and a gzipped log's inflating) on a thread
 /// of its own, [`READ_AHEAD`] chunks ahead of the sinks, which takes the
 /// copy out of the kernel off the sinks' core. That thread shows `tap`
 /// every chunk as read, NULs included, before the sinks see its lines:
 /// `tap(chunk, n)` for the bytes `chunk[..n]` (the sha256 of a log,
 /// without a copy; a refused head is tapped before the scan refuses it).
+///
+/// With `annotate`, a second thread between the reader and the sinks
+/// gives every chunk read its [`Annex`], `annotate(&chunk[..n])`, before
+/// the sinks see it: work a sink would do on its own core done beside it.
+/// A chunk the sinks get a copy of (NULs dropped) has none.
 pub fn scan_read_ahead(
     name: &str,
     mut r: impl Read + Send,
     sinks: &mut [&mut dyn LineSink],
     tap: &mut (dyn FnMut(Chunk, usize) + Send),
+    annotate: Option<&mut Annotate<'_>>,
 ) -> Result<ScanStats, ParseError> {
     std::thread::scope(|sc| {
         let (tx, rx) = std::sync::mpsc::sync_channel(READ_AHEAD);
@@ -185,6 +244,25 @@ pub fn scan_read_ahead(
                 }
             }
         });
+        let (rx, annotator) = match annotate {
+            None => (rx, None),
+            Some(annotate) => {
+                let (tx2, rx2) = std::sync::mpsc::sync_channel(READ_AHEAD);
+                let stage = sc.spawn(move || {
+                    for next in rx {
+                        if let Ok(Some((chunk, n))) = &next {
+                            let annex = annotate(&chunk[..*n]);
+                            // a fresh chunk from the reader has no annex yet
+                            let _ = chunk.annex.set(annex);
+                        }
+                        if tx2.send(next).is_err() {
+                            return;
+                        }
+                    }
+                });
+                (rx2, Some(stage))
+            }
+        };
         let scanned = scan_chunks(
             name,
             // a closed channel here means the reader is gone: join says why
@@ -192,11 +270,19 @@ pub fn scan_read_ahead(
             sinks,
         );
         drop(rx);
-        let joined = reader.join();
+        let joined = [Some(reader), annotator]
+            .into_iter()
+            .flatten()
+            .map(|t| t.join())
+            .collect::<Vec<_>>();
         let stats = scanned?;
-        joined.map_err(|_| {
-            ParseError::syntax(name, None, "internal error: the read-ahead thread failed")
-        })?;
+        if joined.iter().any(Result::is_err) {
+            return Err(ParseError::syntax(
+                name,
+                None,
+                "internal error: the read-ahead thread failed",
+            ));
+        }
         Ok(stats)
     })
 }
@@ -208,7 +294,9 @@ const READ_AHEAD: usize = 4;
 /// `chunk[..n]`, or `None` at the end.
 fn read_chunk(r: &mut impl Read, pool: &mut Pool) -> std::io::Result<Option<(Chunk, usize)>> {
     let mut chunk = pool.take();
-    let buf = Arc::get_mut(&mut chunk).expect("a pool buffer no one else holds");
+    let buf = &mut Arc::get_mut(&mut chunk)
+        .expect("a pool buffer no one else holds")
+        .bytes;
     let n = loop {
         match r.read(buf) {
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
@@ -251,7 +339,7 @@ fn scan_chunks(
             let kept = drop_nuls(&mut text);
             text.truncate(kept);
             stats.nul_bytes += (n - kept) as u64;
-            shared = Arc::new(text);
+            shared = Arc::new(ChunkBuf::new(text));
             kept
         } else {
             n
@@ -438,7 +526,8 @@ impl<'scope, S: LineSink + Send + 'scope> LineSink for Detached<'scope, S> {
 
     /// Text not in a shared chunk (not from [`scan`]): a copy goes.
     fn lines(&mut self, first_lineno: u64, text: &[u8]) -> u64 {
-        self.chunk_lines(first_lineno, &Arc::new(text.to_vec()), 0..text.len())
+        let chunk = Arc::new(ChunkBuf::new(text.to_vec()));
+        self.chunk_lines(first_lineno, &chunk, 0..text.len())
     }
 
     fn chunk_lines(&mut self, first_lineno: u64, chunk: &Chunk, range: Range<usize>) -> u64 {
@@ -616,7 +705,8 @@ mod tests {
                 }
             };
             let mut c = Collect::default();
-            let st = scan_read_ahead("x", Trickle(&text, step), &mut [&mut c], &mut tap).unwrap();
+            let st =
+                scan_read_ahead("x", Trickle(&text, step), &mut [&mut c], &mut tap, None).unwrap();
             assert_eq!(seen, text, "step {step}");
             assert_eq!(st.nul_bytes, 4);
             assert_eq!(c.0, here.0, "step {step}");
@@ -646,9 +736,13 @@ mod tests {
             let st_here = scan("x", Trickle(&text, step), &mut [&mut here]).unwrap();
             let mut ahead = Collect::default();
             let mut tapped = Vec::new();
-            let st = scan_read_ahead("x", Trickle(&text, step), &mut [&mut ahead], &mut |c, n| {
-                tapped.extend_from_slice(&c[..n])
-            })
+            let st = scan_read_ahead(
+                "x",
+                Trickle(&text, step),
+                &mut [&mut ahead],
+                &mut |c, n| tapped.extend_from_slice(&c[..n]),
+                None,
+            )
             .unwrap();
             assert_eq!(st, st_here);
             assert_eq!(ahead.0, here.0);
@@ -661,6 +755,7 @@ mod tests {
             Failing(&text, 3 * CHUNK + 5),
             &mut [&mut Collect::default()],
             &mut |_, _| {},
+            None,
         )
         .unwrap_err();
         assert!(e.to_string().contains("linux/log.gz"), "{e}");
@@ -676,9 +771,70 @@ mod tests {
             &bin[..],
             &mut [&mut Collect::default()],
             &mut |_, _| {},
+            None,
         )
         .unwrap_err();
         assert!(e.to_string().contains("NULs or control bytes"), "{e}");
+    }
+
+    /// Checks that each chunk's annex is the copy of its bytes that the
+    /// test's `annotate` makes, and counts the chunks with and without.
+    #[derive(Default)]
+    struct AnnexCheck {
+        lines: Collect,
+        annexed: usize,
+        bare: usize,
+    }
+    impl LineSink for AnnexCheck {
+        fn line(&mut self, n: u64, l: &[u8]) {
+            self.lines.line(n, l);
+        }
+        fn chunk_lines(&mut self, first: u64, chunk: &Chunk, range: Range<usize>) -> u64 {
+            match chunk.annex() {
+                Some(a) => {
+                    let bytes = a.downcast_ref::<Vec<u8>>().expect("the test's annex");
+                    assert!(
+                        bytes[range.clone()] == chunk[range.clone()],
+                        "a stale annex"
+                    );
+                    self.annexed += 1;
+                }
+                None => self.bare += 1,
+            }
+            self.lines.lines(first, &chunk[range])
+        }
+    }
+
+    #[test]
+    fn every_chunk_read_ahead_gets_the_annex_of_its_own_bytes() {
+        let text = overlong_then_numbered(300_000, b"a NUL\0\nlast");
+        let mut here = Collect::default();
+        scan("x", &text[..], &mut [&mut here]).unwrap();
+        for step in [CHUNK, 100_003, 4096] {
+            // a slow tap keeps buffers busy, so that the pool reuses them
+            // in another order than read
+            let mut held = std::collections::VecDeque::new();
+            let mut tap = |c: Chunk, _| {
+                held.push_back(c);
+                if held.len() > 7 {
+                    held.pop_front();
+                }
+            };
+            let mut annotate = |b: &[u8]| -> Annex { Box::new(b.to_vec()) };
+            let mut sink = AnnexCheck::default();
+            scan_read_ahead(
+                "x",
+                Trickle(&text, step),
+                &mut [&mut sink],
+                &mut tap,
+                Some(&mut annotate),
+            )
+            .unwrap();
+            assert_eq!(sink.lines.0, here.0, "step {step}");
+            assert!(sink.annexed >= 10, "step {step}: {}", sink.annexed);
+            // the chunk with the NUL is copied without it, and without annex
+            assert_eq!(sink.bare, 1, "step {step}");
+        }
     }
 
     #[test]

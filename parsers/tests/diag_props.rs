@@ -3,8 +3,8 @@
 //! are exactly `grep -c -i`; and the fast path (whole chunks through
 //! `LineSink::lines`) gives the same report as feeding every line.
 
-use kcidb_harvest_parsers::diag::{DiagReport, Engine, ExcerptKind};
-use kcidb_harvest_parsers::logscan::{scan, LineSink};
+use kcidb_harvest_parsers::diag::{annotator, DiagReport, Engine, ExcerptKind};
+use kcidb_harvest_parsers::logscan::{scan, scan_read_ahead, LineSink};
 use proptest::prelude::*;
 
 /// Reference: lines of `log` containing `needle`, ASCII case-insensitive.
@@ -50,6 +50,35 @@ fn fast(log: &[u8], step: usize) -> DiagReport {
 
 fn memchr_last_nl(b: &[u8]) -> Option<usize> {
     b.iter().rposition(|&c| c == b'\n')
+}
+
+/// A reader giving at most `.1` bytes a read: chunks that small.
+struct Steps<'a>(&'a [u8], usize);
+
+impl std::io::Read for Steps<'_> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.0.len().min(self.1).min(out.len());
+        out[..n].copy_from_slice(&self.0[..n]);
+        self.0 = &self.0[n..];
+        Ok(n)
+    }
+}
+
+/// The engine through `scan_read_ahead` in chunks of `step` bytes, with
+/// the annex of [`annotator`] when `hinted`; `None` when the scan refuses
+/// the log (a mostly binary head).
+fn read_ahead(log: &[u8], step: usize, hinted: bool) -> Option<DiagReport> {
+    let mut e = Engine::new();
+    let mut annotate = annotator();
+    scan_read_ahead(
+        "p.log",
+        Steps(log, step),
+        &mut [&mut e],
+        &mut |_, _| {},
+        if hinted { Some(&mut annotate) } else { None },
+    )
+    .ok()?;
+    Some(e.finish())
 }
 
 /// The engine fed line by line.
@@ -229,6 +258,25 @@ proptest! {
             prop_assert_eq!(a.bytes, log.len() as u64);
             prop_assert_eq!(a.nul_bytes, (log.len() - text.len()) as u64);
         }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// The engine given its chunks' trigger lines and their classes,
+    /// worked out on another thread, finds what it finds alone: chunks
+    /// small enough that lines go on across chunks (and are then not in
+    /// the hints), time stamps, escapes and NULs (a chunk with NULs is
+    /// copied without its annex) included.
+    #[test]
+    fn hinted_chunks_agree_with_the_line_path(log in log_like(), step in 1usize..700) {
+        let Some(a) = read_ahead(&log, step, true) else {
+            return Ok(());
+        };
+        let text: Vec<u8> = log.iter().copied().filter(|&b| b != 0).collect();
+        same(&a, &slow(&text))?;
+        same(&a, &read_ahead(&log, step, false).expect("the same scan"))?;
     }
 }
 

@@ -15,6 +15,8 @@
 //! died); a log without ktest framing is one step.
 
 use std::collections::{HashMap, HashSet};
+use std::ops::Range;
+use std::sync::Arc;
 
 use memchr::memmem;
 
@@ -26,12 +28,14 @@ use super::normalize::{
     display, is_temp_file, is_temp_object, key_hash, message_key, raw_hits, scan_line, strip_ansi,
     strip_timestamp, LineScan, Roots,
 };
-use super::patterns::{is_progress, plausible, severity_word, Classifier, Hit, Role, Sev};
+use super::patterns::{
+    hit, is_progress, plausible, severity_word, Classifier, Hit, Outcome, Role, Sev,
+};
 use super::Segment;
 use super::{DiagReport, Diagnostic, Excerpts, Kind, Severity};
 use crate::ktest_framing::{FrameEvent, Framer};
 use crate::ktest_log::FramingFacts;
-use crate::logscan::{LineSink, ScanStats};
+use crate::logscan::{Annex, Chunk, LineSink, ScanStats};
 use crate::Facts;
 
 /// Distinct diagnostics listed in the report (the counts go on).
@@ -278,6 +282,9 @@ pub struct Engine {
     overflow: Overflow,
     /// The tests (and patches) of the current run.
     seg: Segments,
+    /// The chunk being read, while it has [`ClassHints`] (in
+    /// [`LineSink::chunk_lines`]).
+    hinted: Option<Hinted>,
 }
 
 /// The segments of the current run: its tests, and the patches of a
@@ -348,6 +355,7 @@ impl Engine {
             tail: TailWindow::default(),
             overflow: Overflow::default(),
             seg: Segments::default(),
+            hinted: None,
         }
     }
 
@@ -511,10 +519,12 @@ impl Engine {
             }
         }
         let candidate = plausible(line, colon);
-        let hit = if candidate {
-            self.classifier.classify(line)
-        } else {
+        let hit = if !candidate {
             None
+        } else if let Some(outcome) = self.hint(line) {
+            hit(line, outcome)
+        } else {
+            self.classifier.classify(line)
         };
         let Some(hit) = hit else {
             if let Some(b) = &mut self.block {
@@ -606,6 +616,12 @@ impl Engine {
                 scope.env.add(lineno, key_hash(&text), || text);
             }
         }
+    }
+
+    /// The classifier's outcome for `line` from the [`ClassHints`] of the
+    /// chunk being read, when `line` is one of the chunk's lines they hold.
+    fn hint(&mut self, line: &[u8]) -> Option<Outcome> {
+        self.hinted.as_mut()?.outcome(line)
     }
 
     /// The first failure of the scope (a recipe failure or make's own
@@ -1209,6 +1225,138 @@ fn continues(b: &Block, line: &[u8]) -> bool {
     b.rust && (t.starts_with(b"= ") || t.starts_with(b"::: ") || t == b"...")
 }
 
+/// The next trigger line of `text` ([`Engine::lines`]): the start of the
+/// first line holding a trigger at or after `search`, where `pos` (at most
+/// `search`) starts the line `search` is in; and where to search from
+/// next time (`text.len()` when there is none). Triggers are `:` (those of
+/// a leading `HH:MM:SS ` time stamp do not count: `handle` strips the
+/// stamp first) and `*** ` at the start of a line or after its stamp.
+fn next_trigger(text: &[u8], pos: usize, mut search: usize) -> (Option<usize>, usize) {
+    while let Some(i) = memchr::memchr2(b':', b'*', &text[search..]) {
+        let t = search + i;
+        if let Some(after) = timestamp_end(text, t) {
+            if text[after..].starts_with(b"*** ") {
+                return (Some(after - TIMESTAMP_LEN), search);
+            }
+            search = after;
+            continue;
+        }
+        if text[t] == b'*' {
+            let at_start = t == 0 || text[t - 1] == b'\n';
+            if !(at_start && text[t..].starts_with(b"*** ")) {
+                // Not a trigger: skip this run of stars.
+                search = t + text[t..].iter().take_while(|&&b| b == b'*').count();
+                continue;
+            }
+        }
+        let start = memchr::memrchr(b'\n', &text[pos..t]).map_or(pos, |i| pos + i + 1);
+        return (Some(start), search);
+    }
+    (None, text.len())
+}
+
+/// A chunk's trigger lines ([`next_trigger`]) and what the classifier says
+/// of them, worked out beside the engine ([`annotate`]): offsets in the
+/// chunk, each list in order.
+pub(crate) struct ClassHints {
+    /// The start of every whole line holding a trigger.
+    lines: Vec<u32>,
+    /// `(start, length, outcome)` of each line (after its time stamp) that
+    /// [`Engine::handle`] would classify.
+    outcomes: Vec<(u32, u32, Outcome)>,
+}
+
+/// The [`ClassHints`] of a chunk's bytes, with `classifier` (a
+/// [`crate::logscan::scan_read_ahead`] annex): the engine then neither
+/// searches the chunk for triggers nor classifies the lines the hints
+/// hold. Which lines get an outcome does not change what the engine finds,
+/// only where the work is done; lines with ANSI escapes (classified
+/// cleaned) get none.
+pub(crate) fn annotate(classifier: &mut Classifier, bytes: &[u8]) -> Annex {
+    if u32::try_from(bytes.len()).is_err() {
+        // no hints: the engine does it all
+        return Box::new(());
+    }
+    let mut hints = ClassHints {
+        lines: Vec::new(),
+        outcomes: Vec::new(),
+    };
+    let (mut pos, mut search) = (0, 0);
+    while let (Some(start), s) = next_trigger(bytes, pos, search.max(pos)) {
+        search = s;
+        let Some(end) = memchr::memchr(b'\n', &bytes[start..]).map(|i| start + i) else {
+            // the last line goes on in the next chunk
+            break;
+        };
+        pos = end + 1;
+        hints.lines.push(start as u32);
+        let raw = &bytes[start..end];
+        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+        let line = strip_timestamp(raw);
+        let colon = memchr::memchr(b':', line);
+        if (colon.is_none() && !line.starts_with(b"*** "))
+            || !plausible(line, colon)
+            || memchr::memchr(0x1b, line).is_some()
+        {
+            continue;
+        }
+        let at = start + (raw.len() - line.len());
+        hints
+            .outcomes
+            .push((at as u32, line.len() as u32, classifier.outcome(line)));
+    }
+    Box::new(hints)
+}
+
+/// The [`ClassHints`] of the chunk the engine reads, and where it is in
+/// them.
+struct Hinted {
+    chunk: Chunk,
+    /// Where the text the engine reads starts in the chunk.
+    base: usize,
+    /// The next of the hints' lines and outcomes not yet passed.
+    line: usize,
+    outcome: usize,
+}
+
+impl Hinted {
+    fn hints(chunk: &Chunk) -> &ClassHints {
+        chunk
+            .annex()
+            .and_then(|a| a.downcast_ref::<ClassHints>())
+            .expect("a hinted chunk has hints")
+    }
+
+    /// The first trigger line starting at `pos` of the text or after.
+    fn next_line(&mut self, pos: usize) -> Option<usize> {
+        let at = self.base + pos;
+        let (mut i, lines) = (self.line, &Self::hints(&self.chunk).lines);
+        while lines.get(i).is_some_and(|&s| (s as usize) < at) {
+            i += 1;
+        }
+        self.line = i;
+        lines.get(i).map(|&s| s as usize - self.base)
+    }
+
+    /// The outcome for `line`, if it is one of the lines with an outcome.
+    /// Lines are asked for in order; one asked for out of order gets none.
+    fn outcome(&mut self, line: &[u8]) -> Option<Outcome> {
+        let at = (line.as_ptr() as usize).checked_sub(self.chunk.as_ptr() as usize)?;
+        if at.checked_add(line.len())? > self.chunk.len() {
+            return None;
+        }
+        let (mut i, outcomes) = (self.outcome, &Self::hints(&self.chunk).outcomes);
+        while outcomes.get(i).is_some_and(|&(s, _, _)| (s as usize) < at) {
+            i += 1;
+        }
+        self.outcome = i;
+        match outcomes.get(i) {
+            Some(&(s, l, o)) if s as usize == at && l as usize == line.len() => Some(o),
+            _ => None,
+        }
+    }
+}
+
 /// The length of a `HH:MM:SS ` time stamp ([`strip_timestamp`]).
 const TIMESTAMP_LEN: usize = 9;
 
@@ -1382,36 +1530,10 @@ impl LineSink for Engine {
                 continue;
             }
             if engine_next.is_none_or(|e| e < pos) {
-                search = search.max(pos);
-                engine_next = None;
-                while let Some(i) = memchr::memchr2(b':', b'*', &text[search..]) {
-                    let t = search + i;
-                    if let Some(after) = timestamp_end(text, t) {
-                        // A `HH:MM:SS ` time stamp's colons: `handle`
-                        // strips the stamp first, so the line is a
-                        // trigger only for what follows it.
-                        if text[after..].starts_with(b"*** ") {
-                            engine_next = Some(after - TIMESTAMP_LEN);
-                            break;
-                        }
-                        search = after;
-                        continue;
-                    }
-                    if text[t] == b'*' {
-                        let at_start = t == 0 || text[t - 1] == b'\n';
-                        if !(at_start && text[t..].starts_with(b"*** ")) {
-                            // Not a trigger: skip this run of stars.
-                            search = t + text[t..].iter().take_while(|&&b| b == b'*').count();
-                            continue;
-                        }
-                    }
-                    engine_next =
-                        Some(memchr::memrchr(b'\n', &text[pos..t]).map_or(pos, |i| pos + i + 1));
-                    break;
-                }
-                if engine_next.is_none() {
-                    search = text.len();
-                }
+                (engine_next, search) = match &mut self.hinted {
+                    Some(h) => (h.next_line(pos), search),
+                    None => next_trigger(text, pos, search.max(pos)),
+                };
             }
             let state = self.framer.search_state();
             let framer_hit = match framer_next {
@@ -1458,6 +1580,21 @@ impl LineSink for Engine {
         n
     }
 
+    /// [`LineSink::lines`], with the chunk's [`ClassHints`] if it has them.
+    fn chunk_lines(&mut self, first_lineno: u64, chunk: &Chunk, range: Range<usize>) -> u64 {
+        if chunk.annex().is_some_and(|a| a.is::<ClassHints>()) {
+            self.hinted = Some(Hinted {
+                chunk: Arc::clone(chunk),
+                base: range.start,
+                line: 0,
+                outcome: 0,
+            });
+        }
+        let n = self.lines(first_lineno, &chunk[range]);
+        self.hinted = None;
+        n
+    }
+
     fn overflow(&mut self, lineno: u64, dropped: &[u8]) {
         if self.overflow.lineno != lineno {
             self.overflow = Overflow {
@@ -1491,5 +1628,50 @@ impl LineSink for Engine {
         self.report.bytes = stats.bytes;
         self.report.lines = stats.lines;
         self.report.nul_bytes = stats.nul_bytes;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::logscan::ChunkBuf;
+
+    /// `text` as a chunk with `annex`, through [`LineSink::chunk_lines`].
+    fn report(text: &[u8], annex: Option<Annex>) -> DiagReport {
+        let mut chunk = ChunkBuf::new(text.to_vec());
+        if let Some(a) = annex {
+            chunk = chunk.with_annex(a);
+        }
+        let mut e = Engine::new();
+        e.chunk_lines(1, &Arc::new(chunk), 0..text.len());
+        e.finish()
+    }
+
+    #[test]
+    fn the_engine_takes_the_hints_it_is_given() {
+        let text = b"  CC      a.o\na.c:1:2: warning: w\n00:00:01 b.c:3:4: error: e\n";
+        let alone = report(text, None);
+        assert_eq!((alone.warnings, alone.errors), (1, 1));
+        let hinted = report(text, Some(annotate(&mut Classifier::default(), text)));
+        assert_eq!(
+            serde_json::to_value(&hinted).unwrap(),
+            serde_json::to_value(&alone).unwrap()
+        );
+        // the hints' outcomes are used as they are: a wrong one is believed
+        let mut wrong = annotate(&mut Classifier::default(), text);
+        let hints = wrong.downcast_mut::<ClassHints>().unwrap();
+        assert_eq!(hints.lines, [14, 34]);
+        assert_eq!(hints.outcomes.len(), 2);
+        hints.outcomes[1].2 = None;
+        let r = report(text, Some(wrong));
+        assert_eq!((r.warnings, r.errors), (1, 0));
+        // and so are their lines: one left out is not looked at
+        let mut fewer = annotate(&mut Classifier::default(), text);
+        fewer.downcast_mut::<ClassHints>().unwrap().lines.remove(0);
+        let r = report(text, Some(fewer));
+        assert_eq!((r.warnings, r.errors), (0, 1));
+        // an annex of another kind is no hint
+        let r = report(text, Some(Box::new(())));
+        assert_eq!((r.warnings, r.errors), (1, 1));
     }
 }

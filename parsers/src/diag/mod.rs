@@ -33,6 +33,16 @@ pub mod signature;
 pub use engine::Engine;
 pub use excerpt::LIMIT as EXCERPT_LIMIT;
 
+/// The work an [`Engine`] can have done on another thread before it reads
+/// a chunk: its trigger lines found and classified. Give this to
+/// [`crate::logscan::scan_read_ahead`] as `annotate`: the engine then
+/// uses the annex of each chunk it is given whole (same report, less work
+/// on its own core).
+pub fn annotator() -> impl FnMut(&[u8]) -> crate::logscan::Annex + Send {
+    let mut classifier = patterns::Classifier::default();
+    move |bytes| engine::annotate(&mut classifier, bytes)
+}
+
 /// Severity of a diagnostic.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]

@@ -723,7 +723,7 @@ fn span(start: usize, end: usize) -> Option<(u32, u32)> {
 }
 
 /// The first rule (in table order) matching `line`, uncached.
-fn classify_uncached(line: &[u8], locs: &mut Locations) -> Option<(u16, Spans)> {
+fn classify_uncached(line: &[u8], locs: &mut Locations) -> Outcome {
     let c = &*COMPILED;
     let idx = c.set.matches(line).into_iter().next()?;
     let rule = RULES.get(idx)?;
@@ -822,7 +822,7 @@ pub(crate) struct Classifier {
 
 struct Memo {
     line: Box<[u8]>,
-    result: Option<(u16, Spans)>,
+    result: Outcome,
 }
 
 /// Memo slots (direct-mapped by hash).
@@ -844,29 +844,42 @@ impl Classifier {
     /// The first rule (in table order) matching `line`.
     /// Callers test [`plausible`] first (no rule matches the others).
     pub fn classify<'a>(&mut self, line: &'a [u8]) -> Option<Hit<'a>> {
-        let result = if line.len() > MEMO_MAX_LINE {
-            classify_uncached(line, &mut self.locs)
-        } else {
-            let slot = (line_hash(line) as usize) % MEMO_SLOTS;
-            match &self.slots[slot] {
-                Some(m) if *m.line == *line => m.result,
-                _ => {
-                    let result = classify_uncached(line, &mut self.locs);
-                    self.slots[slot] = Some(Memo {
-                        line: line.into(),
-                        result,
-                    });
-                    result
-                }
-            }
-        };
-        let (idx, spans) = result?;
-        Some(Hit {
-            rule: RULES.get(usize::from(idx))?,
-            line,
-            spans,
-        })
+        hit(line, self.outcome(line))
     }
+
+    /// What [`Classifier::classify`] finds in `line`, as a value that can
+    /// be kept apart from the line ([`hit`] makes it a hit again).
+    pub(crate) fn outcome(&mut self, line: &[u8]) -> Outcome {
+        if line.len() > MEMO_MAX_LINE {
+            return classify_uncached(line, &mut self.locs);
+        }
+        let slot = (line_hash(line) as usize) % MEMO_SLOTS;
+        match &self.slots[slot] {
+            Some(m) if *m.line == *line => m.result,
+            _ => {
+                let result = classify_uncached(line, &mut self.locs);
+                self.slots[slot] = Some(Memo {
+                    line: line.into(),
+                    result,
+                });
+                result
+            }
+        }
+    }
+}
+
+/// The rule a line matched and its captures' spans in the line, or `None`
+/// for no rule: [`Classifier::outcome`].
+pub(crate) type Outcome = Option<(u16, Spans)>;
+
+/// The hit of `line`, from the [`Outcome`] of classifying that same line.
+pub(crate) fn hit(line: &[u8], outcome: Outcome) -> Option<Hit<'_>> {
+    let (idx, spans) = outcome?;
+    Some(Hit {
+        rule: RULES.get(usize::from(idx))?,
+        line,
+        spans,
+    })
 }
 
 /// Structural pre-test, cheaper than the rule set: in every shape of the table
