@@ -2,8 +2,9 @@
 //!
 //! Each [`Rule`] names a line shape (docs/diagnostics.md#rule-shapes): its regex, what
 //! the line is to the engine ([`Role`]), and the kind and severity of the
-//! diagnostic it starts. The table is compiled once into one
-//! [`regex::bytes::RegexSet`] plus one [`regex::bytes::Regex`] per rule;
+//! diagnostic it starts. The table is compiled once into one anchored
+//! multi-pattern regex (leftmost-first: the first rule that matches) plus
+//! one [`regex::bytes::Regex`] per rule for its captures;
 //! [`classify`] returns the first rule (in table order) that matches, so
 //! specific shapes (summaries, tool chatter, environment failures) come
 //! before the generic ones that would otherwise claim them.
@@ -14,7 +15,10 @@
 
 use std::sync::{LazyLock, OnceLock};
 
-use regex::bytes::{CaptureLocations, Regex, RegexSet};
+use regex::bytes::{CaptureLocations, Regex};
+use regex_automata::util::syntax::Config as SyntaxConfig;
+use regex_automata::{meta, Anchored, Input};
+use regex_syntax::hir::Look;
 
 use super::Kind;
 
@@ -642,7 +646,11 @@ pub(crate) static RULES: &[Rule] = &[
 ];
 
 struct Compiled {
-    set: RegexSet,
+    /// Every rule's pattern, anchored at the line's start, in table order:
+    /// an anchored leftmost-first search gives the first rule that matches
+    /// (patterns at one position are preferred in order), and need not
+    /// look for all the others as a set would.
+    first: meta::Regex,
     /// Compiled on first use: most logs need a handful of rules.
     each: Vec<OnceLock<RuleRegex>>,
 }
@@ -659,10 +667,29 @@ fn with_flags(p: &str) -> String {
     format!("(?-u){p}")
 }
 
+/// A rule's pattern for [`Compiled::first`]: as it is when every match of
+/// it starts at the start of the line (a `^` that begins every
+/// alternative), else found anywhere in the line after `^.*?` (lines hold
+/// no `\n`, which `.` alone does not match).
+fn anchored(p: &str, syntax: SyntaxConfig) -> String {
+    let hir = regex_automata::util::syntax::parse_with(&with_flags(p), &syntax)
+        .expect("diagnostic patterns parse");
+    if hir.properties().look_set_prefix().contains(Look::Start) {
+        with_flags(p)
+    } else {
+        with_flags(&format!("^.*?(?:{p})"))
+    }
+}
+
 static COMPILED: LazyLock<Compiled> = LazyLock::new(|| {
-    let pats: Vec<String> = RULES.iter().map(|r| with_flags(r.pattern)).collect();
+    let syntax = SyntaxConfig::new().utf8(false);
+    let pats: Vec<String> = RULES.iter().map(|r| anchored(r.pattern, syntax)).collect();
     Compiled {
-        set: RegexSet::new(&pats).expect("diagnostic patterns compile"),
+        first: meta::Builder::new()
+            .syntax(syntax)
+            .configure(meta::Config::new().utf8_empty(false))
+            .build_many(&pats)
+            .expect("diagnostic patterns compile"),
         each: pats.iter().map(|_| OnceLock::new()).collect(),
     }
 });
@@ -709,11 +736,19 @@ impl<'a> Hit<'a> {
 
 /// Capture locations of each rule's regex (by rule index), kept between
 /// lines (so a match allocates nothing).
-pub(crate) struct Locations(Vec<Option<CaptureLocations>>);
+pub(crate) struct Locations {
+    /// Each rule's capture locations, once it was needed.
+    each: Vec<Option<CaptureLocations>>,
+    /// The search cache of [`Compiled::first`].
+    first: meta::Cache,
+}
 
 impl Default for Locations {
     fn default() -> Self {
-        Locations(RULES.iter().map(|_| None).collect())
+        Locations {
+            each: RULES.iter().map(|_| None).collect(),
+            first: COMPILED.first.create_cache(),
+        }
     }
 }
 
@@ -725,7 +760,12 @@ fn span(start: usize, end: usize) -> Option<(u32, u32)> {
 /// The first rule (in table order) matching `line`, uncached.
 fn classify_uncached(line: &[u8], locs: &mut Locations) -> Outcome {
     let c = &*COMPILED;
-    let idx = c.set.matches(line).into_iter().next()?;
+    let input = Input::new(line).anchored(Anchored::Yes);
+    let idx = c
+        .first
+        .search_with(&mut locs.first, &input)?
+        .pattern()
+        .as_usize();
     let rule = RULES.get(idx)?;
     let idx16 = u16::try_from(idx).ok()?;
     if rule.captures.is_empty() {
@@ -739,7 +779,7 @@ fn classify_uncached(line: &[u8], locs: &mut Locations) -> Outcome {
     }
     let rx = rule_regex(idx)?;
     let loc = locs
-        .0
+        .each
         .get_mut(idx)?
         .get_or_insert_with(|| rx.re.capture_locations());
     rx.re.captures_read(loc, line)?;
@@ -1057,6 +1097,147 @@ mod tests {
             line.extend_from_slice(&msg);
             proptest::prop_assert_eq!(cc_diag_spans(&line), regex_spans("cc-diag", &line));
         }
+    }
+
+    /// The reference for [`Compiled::first`]: the lowest rule index in
+    /// the set of all the rules that match.
+    fn first_by_set(line: &[u8]) -> Option<usize> {
+        static SET: LazyLock<regex::bytes::RegexSet> = LazyLock::new(|| {
+            regex::bytes::RegexSet::new(RULES.iter().map(|r| with_flags(r.pattern)))
+                .expect("diagnostic patterns compile")
+        });
+        SET.matches(line).into_iter().next()
+    }
+
+    fn first(line: &[u8]) -> Option<usize> {
+        classify_uncached(line, &mut Locations::default()).map(|(i, _)| usize::from(i))
+    }
+
+    #[test]
+    fn only_patterns_not_anchored_everywhere_are_searched_after_any_prefix() {
+        let syntax = SyntaxConfig::new().utf8(false);
+        assert_eq!(anchored("^a|^b", syntax), "(?-u)^a|^b");
+        assert_eq!(anchored("^a|b", syntax), "(?-u)^.*?(?:^a|b)");
+        assert_eq!(
+            anchored(r"\bBus error\b", syntax),
+            r"(?-u)^.*?(?:\bBus error\b)"
+        );
+        let wrapped = RULES
+            .iter()
+            .filter(|r| anchored(r.pattern, syntax) != with_flags(r.pattern))
+            .count();
+        assert!(wrapped >= 3 && wrapped < RULES.len() / 4, "{wrapped}");
+    }
+
+    /// Words of the rules' shapes, to make lines near them.
+    const WORDS: &[&[u8]] = &[
+        b"make",
+        b"[1]",
+        b": ",
+        b":",
+        b"*** ",
+        b"[",
+        b"]",
+        b" ",
+        b"  ",
+        b"\t",
+        b"warning",
+        b"error",
+        b"fatal error",
+        b"WARNING",
+        b"ERROR",
+        b"Error",
+        b"note",
+        b"a.c",
+        b"12",
+        b"ld",
+        b"ld.lld",
+        b"gcc",
+        b"sh",
+        b"/bin/",
+        b"Kconfig",
+        b".config",
+        b"Makefile",
+        b"modpost",
+        b"objtool",
+        b"sparse",
+        b"In file included from ",
+        b"from ",
+        b"In function ",
+        b"Segmentation fault",
+        b"Bus error",
+        b"No space left on device",
+        b"Killed",
+        b"not found",
+        b"Entering directory",
+        b">>> ",
+        b"--> ",
+        b"rsync",
+        b"Assembler messages",
+        b"undefined reference to ",
+        b"generated.",
+        b"Section mismatch",
+        b"Warning",
+        b"(",
+        b")",
+        b"'",
+        b"\"",
+        b"ccache",
+        b"cc1",
+        b"collect2",
+        b"x86_64-linux-gnu-",
+        b"\x1b",
+    ];
+
+    proptest::proptest! {
+        #[test]
+        fn the_first_rule_is_the_set_s_first_on_lines_near_the_shapes(
+            parts in proptest::collection::vec(
+                proptest::prop_oneof![
+                    6 => proptest::strategy::Strategy::prop_map(0..WORDS.len(), |i| WORDS[i].to_vec()),
+                    1 => proptest::collection::vec(proptest::prelude::any::<u8>(), 0..3),
+                ],
+                0..14,
+            )
+        ) {
+            let line: Vec<u8> = parts.concat().into_iter().filter(|&b| b != b'\n').collect();
+            proptest::prop_assert_eq!(first(&line), first_by_set(&line));
+        }
+
+        #[test]
+        fn the_first_rule_is_the_set_s_first_on_any_line(
+            line in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..60)
+        ) {
+            let line: Vec<u8> = line.into_iter().filter(|&b| b != b'\n').collect();
+            proptest::prop_assert_eq!(first(&line), first_by_set(&line));
+        }
+    }
+
+    #[test]
+    fn the_first_rule_is_the_set_s_first_on_real_logs() {
+        // every line of the repository's fixture logs, and of the rules'
+        // own examples below
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures");
+        let mut seen = 0;
+        let mut stack = vec![std::path::PathBuf::from(root)];
+        while let Some(dir) = stack.pop() {
+            for e in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if p.extension().is_none_or(|x| x != "gz") {
+                    let Ok(bytes) = std::fs::read(&p) else {
+                        continue;
+                    };
+                    for l in bytes.split(|&b| b == b'\n') {
+                        let l = crate::diag::normalize::strip_timestamp(l);
+                        assert_eq!(first(l), first_by_set(l), "{}", String::from_utf8_lossy(l));
+                        seen += usize::from(first(l).is_some());
+                    }
+                }
+            }
+        }
+        assert!(seen > 1000, "{seen} lines matched a rule");
     }
 
     #[test]
