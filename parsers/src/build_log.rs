@@ -77,7 +77,11 @@ impl Parser for BuildLog {
         }
         let (report, framing) = engine.finish_with_framing();
         facts.extend(framing);
-        ends.emit(&opened.name, facts);
+        ends.emit(
+            &opened.name,
+            (report.warnings_raw_cs, report.errors_raw_cs),
+            facts,
+        );
         facts.push(keys::LOG_SHA256, hex(&digest), &opened.name, None);
         facts.push(keys::LOG_BYTES, bytes, &opened.name, None);
         facts.diag = Some((opened.name, report));
@@ -90,8 +94,6 @@ impl Parser for BuildLog {
 /// command lines tuxmake echoes at the top of its `build.log`.
 #[derive(Default)]
 struct EndMarkers {
-    warnings_cs: u64,
-    errors_cs: u64,
     kernel_ready: Option<(u64, String)>,
     image_built: Option<(u64, String)>,
     make_failed: Option<(u64, String)>,
@@ -200,7 +202,9 @@ fn is_image_name(name: &[u8]) -> bool {
 const HEAD_LINES: u64 = 200;
 
 impl EndMarkers {
-    fn emit(mut self, file: &str, facts: &mut Facts) {
+    /// The facts, with the case-sensitive raw counts (`grep "warning:"`,
+    /// `grep "error:"`) that the engine counts on the lines it reads.
+    fn emit(mut self, file: &str, counts_cs: (u64, u64), facts: &mut Facts) {
         // A command still running at the end counts only in tuxmake's
         // log, which ends after its last command; a bare log may have
         // been cut.
@@ -213,8 +217,8 @@ impl EndMarkers {
         if let Some(line) = self.parts.first_line() {
             facts.push(keys::LOG_PARTS_BUILT, self.parts.names(), file, Some(line));
         }
-        facts.push(keys::LOG_WARNINGS_RAW_CS, self.warnings_cs, file, None);
-        facts.push(keys::LOG_ERRORS_RAW_CS, self.errors_cs, file, None);
+        facts.push(keys::LOG_WARNINGS_RAW_CS, counts_cs.0, file, None);
+        facts.push(keys::LOG_ERRORS_RAW_CS, counts_cs.1, file, None);
         for (key, v) in [
             (keys::LOG_KERNEL_READY, self.kernel_ready),
             (keys::LOG_IMAGE_BUILT, self.image_built),
@@ -281,18 +285,6 @@ fn built_part(t: &[u8]) -> Option<Part> {
 }
 
 impl EndMarkers {
-    /// The 2016-2018 script's case-sensitive grep counts (whole lines).
-    fn count(&mut self, line: &[u8]) {
-        if memchr::memchr(b':', line).is_some() {
-            if memchr::memmem::find(line, b"warning:").is_some() {
-                self.warnings_cs += 1;
-            }
-            if memchr::memmem::find(line, b"error:").is_some() {
-                self.errors_cs += 1;
-            }
-        }
-    }
-
     /// The end and command markers of one line.
     fn markers(&mut self, lineno: u64, line: &[u8]) {
         let line = strip_timestamp(line);
@@ -372,21 +364,6 @@ impl EndMarkers {
     }
 }
 
-/// Lines of `text` (whole lines, each ending in `\n`) holding `needle`,
-/// counted once per line.
-fn count_lines_with(text: &[u8], needle: &[u8]) -> u64 {
-    let mut n = 0;
-    let mut next_line = 0;
-    for pos in memchr::memmem::find_iter(text, needle) {
-        if pos < next_line {
-            continue;
-        }
-        n += 1;
-        next_line = memchr::memchr(b'\n', &text[pos..]).map_or(text.len(), |i| pos + i + 1);
-    }
-    n
-}
-
 /// Whether `pos` starts a line of `text`, or follows the line's
 /// `HH:MM:SS ` time stamp.
 fn starts_line(text: &[u8], pos: usize) -> bool {
@@ -407,13 +384,12 @@ fn line_around(text: &[u8], pos: usize) -> (usize, usize) {
 
 impl LineSink for EndMarkers {
     fn line(&mut self, lineno: u64, line: &[u8]) {
-        self.count(line);
         self.markers(lineno, line);
         self.see_last_line(line);
     }
 
-    /// Whole chunks: the counts by searching the chunk, the markers only on
-    /// the few lines that can hold one (the head of the log line by line).
+    /// Whole chunks: the markers only on the few lines that can hold one,
+    /// found by searching the chunk (the head of the log line by line).
     fn lines(&mut self, first_lineno: u64, text: &[u8]) -> u64 {
         if first_lineno <= HEAD_LINES {
             let mut n = 0;
@@ -426,8 +402,6 @@ impl LineSink for EndMarkers {
             }
             return n;
         }
-        self.warnings_cs += count_lines_with(text, b"warning:");
-        self.errors_cs += count_lines_with(text, b"error:");
         self.see_last_line(text);
         let mut candidates: Vec<usize> = Vec::new();
         let needles: [(&[u8], bool); 5] = [
@@ -523,7 +497,7 @@ mod tests {
 
     fn facts_of(m: EndMarkers) -> Vec<(String, serde_json::Value, Option<u64>)> {
         let mut f = Facts::new();
-        m.emit("log", &mut f);
+        m.emit("log", (0, 0), &mut f);
         f.into_items()
             .into_iter()
             .map(|x| (x.key, x.value, x.loc.line))

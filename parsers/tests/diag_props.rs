@@ -4,7 +4,7 @@
 //! `LineSink::lines`) gives the same report as feeding every line.
 
 use kcidb_harvest_parsers::diag::{annotator, DiagReport, Engine, ExcerptKind};
-use kcidb_harvest_parsers::logscan::{scan, scan_read_ahead, LineSink};
+use kcidb_harvest_parsers::logscan::{scan, scan_read_ahead, LineSink, MAX_LINE};
 use proptest::prelude::*;
 
 /// Reference: lines of `log` containing `needle`, ASCII case-insensitive.
@@ -18,6 +18,23 @@ fn grep_ci(log: &[u8], needle: &[u8]) -> u64 {
         .filter(|l| {
             l.windows(needle.len())
                 .any(|w| w.eq_ignore_ascii_case(needle))
+        })
+        .count() as u64
+}
+
+/// Reference: lines of `log` containing `needle`, case-sensitive (the
+/// first `MAX_LINE` bytes of each, as the sinks see it).
+fn grep_cs(log: &[u8], needle: &[u8]) -> u64 {
+    let mut lines: Vec<&[u8]> = log.split(|&b| b == b'\n').collect();
+    if log.ends_with(b"\n") {
+        lines.pop();
+    }
+    lines
+        .iter()
+        .filter(|l| {
+            l[..l.len().min(MAX_LINE)]
+                .windows(needle.len())
+                .any(|w| w == needle)
         })
         .count() as u64
 }
@@ -242,6 +259,9 @@ proptest! {
         check_excerpts(&a)?;
         prop_assert_eq!(a.warnings_raw, grep_ci(&log, b"warning:"));
         prop_assert_eq!(a.errors_raw, grep_ci(&log, b"error:"));
+        prop_assert_eq!(a.warnings_raw_cs, grep_cs(&log, b"warning:"));
+        prop_assert_eq!(a.errors_raw_cs, grep_cs(&log, b"error:"));
+        prop_assert_eq!((b.warnings_raw_cs, b.errors_raw_cs), (a.warnings_raw_cs, a.errors_raw_cs));
         prop_assert!(a.diagnostics.len() as u64 <= a.warnings + a.errors);
     }
 
@@ -277,6 +297,8 @@ proptest! {
         let text: Vec<u8> = log.iter().copied().filter(|&b| b != 0).collect();
         same(&a, &slow(&text))?;
         same(&a, &read_ahead(&log, step, false).expect("the same scan"))?;
+        prop_assert_eq!(a.warnings_raw_cs, grep_cs(&text, b"warning:"));
+        prop_assert_eq!(a.errors_raw_cs, grep_cs(&text, b"error:"));
     }
 }
 

@@ -406,6 +406,8 @@ impl Engine {
     fn process(&mut self, lineno: u64, raw: &[u8], extra: (bool, bool), framed: bool) {
         let scanned = scan_line(raw);
         self.report.warnings_raw += u64::from(scanned.warning || extra.0);
+        self.report.warnings_raw_cs += u64::from(scanned.warning_cs);
+        self.report.errors_raw_cs += u64::from(scanned.error_cs);
         self.report.errors_raw += u64::from(scanned.error || extra.1);
         if !framed {
             self.handle(lineno, raw, scanned);

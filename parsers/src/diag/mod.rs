@@ -151,6 +151,13 @@ pub struct DiagReport {
     pub warnings_raw: u64,
     /// Lines matching `grep -i "error:"` over the whole file.
     pub errors_raw: u64,
+    /// Lines matching `grep "warning:"` and `grep "error:"` (no `-i`: the
+    /// 2016-2018 script's counts) in the first [`crate::logscan::MAX_LINE`]
+    /// bytes of each line, over the whole file (not per segment).
+    #[serde(skip)]
+    pub warnings_raw_cs: u64,
+    #[serde(skip)]
+    pub errors_raw_cs: u64,
     /// Distinct warnings / errors, every kind (Kconfig included).
     pub warnings: u64,
     pub errors: u64,

@@ -32,12 +32,15 @@ pub(crate) fn raw_hits(line: &[u8]) -> (bool, bool) {
     (w, e)
 }
 
-/// What one scan of a line tells: the raw-count verdicts, where the first
-/// `:` is, whether there is an escape character (ANSI colours).
+/// What one scan of a line tells: the raw-count verdicts (`grep -i`, and
+/// `grep` without `-i`), where the first `:` is, whether there is an
+/// escape character (ANSI colours).
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct LineScan {
     pub warning: bool,
     pub error: bool,
+    pub warning_cs: bool,
+    pub error_cs: bool,
     pub colon: Option<usize>,
     pub escape: bool,
 }
@@ -59,6 +62,8 @@ pub(crate) fn scan_line(line: &[u8]) -> LineScan {
         if !out.error && p >= 5 && line[p - 5..p].eq_ignore_ascii_case(b"error") {
             out.error = true;
         }
+        out.warning_cs |= p >= 7 && line[p - 7..p] == *b"warning";
+        out.error_cs |= p >= 5 && line[p - 5..p] == *b"error";
     }
     out
 }
