@@ -13,6 +13,7 @@ use crate::digest::hex;
 use crate::keys;
 use crate::logscan::{scan_read_ahead, Chunk, Detached, LineSink};
 use crate::{Facts, Input, ParseError, Parser};
+use std::ops::Range;
 
 /// The build log parser (ktest LOG_FILE, tuxmake build.log, bare logs).
 pub struct BuildLog;
@@ -388,9 +389,21 @@ impl LineSink for EndMarkers {
         self.see_last_line(line);
     }
 
-    /// Whole chunks: the markers only on the few lines that can hold one,
-    /// found by searching the chunk (the head of the log line by line).
     fn lines(&mut self, first_lineno: u64, text: &[u8]) -> u64 {
+        self.bulk(first_lineno, text);
+        memchr::memchr_iter(b'\n', text).count() as u64
+    }
+
+    /// The lines need not be counted: only [`EndMarkers::bulk`].
+    fn known_lines(&mut self, first_lineno: u64, chunk: &Chunk, range: Range<usize>, _n: u64) {
+        self.bulk(first_lineno, &chunk[range]);
+    }
+}
+
+impl EndMarkers {
+    /// Whole lines: the markers only on the few lines that can hold one,
+    /// found by searching the chunk (the head of the log line by line).
+    fn bulk(&mut self, first_lineno: u64, text: &[u8]) {
         if first_lineno <= HEAD_LINES {
             let mut n = 0;
             let mut start = 0;
@@ -400,7 +413,7 @@ impl LineSink for EndMarkers {
                 n += 1;
                 start = nl + 1;
             }
-            return n;
+            return;
         }
         self.see_last_line(text);
         let mut candidates: Vec<usize> = Vec::new();
@@ -444,7 +457,6 @@ impl LineSink for EndMarkers {
             let (_, e) = line_around(text, s);
             self.markers(lineno, &text[s..e]);
         }
-        memchr::memchr_iter(b'\n', text).count() as u64
     }
 }
 

@@ -137,6 +137,15 @@ pub trait LineSink {
         self.lines(first_lineno, &chunk[range])
     }
 
+    /// [`LineSink::chunk_lines`] when the scan already knows that
+    /// `&chunk[range]` holds `n` lines (another sink counted them): a sink
+    /// that counts them only to return the count may skip that. The
+    /// default calls `chunk_lines`.
+    fn known_lines(&mut self, first_lineno: u64, chunk: &Chunk, range: Range<usize>, n: u64) {
+        let counted = self.chunk_lines(first_lineno, chunk, range);
+        debug_assert_eq!(counted, n, "sinks disagree on line count");
+    }
+
     /// Bytes of line `lineno` past [`MAX_LINE`], which `line` will not see.
     /// Called (possibly several times, in order) before `line(lineno, ..)`.
     fn overflow(&mut self, _lineno: u64, _dropped: &[u8]) {}
@@ -365,16 +374,18 @@ fn scan_chunks(
         }
         if start <= last_nl {
             let block = start..last_nl + 1;
-            let mut count = None;
-            for s in sinks.iter_mut() {
-                let n = s.chunk_lines(lineno + 1, &shared, block.clone());
-                debug_assert!(count.is_none_or(|c| c == n), "sinks disagree on line count");
-                count.get_or_insert(n);
-            }
-            lineno += match count {
-                Some(n) => n,
+            // the first sink counts the lines for the scan and the others
+            let n = match sinks.split_first_mut() {
+                Some((first, others)) => {
+                    let n = first.chunk_lines(lineno + 1, &shared, block.clone());
+                    for s in others {
+                        s.known_lines(lineno + 1, &shared, block.clone(), n);
+                    }
+                    n
+                }
                 None => memchr::memchr_iter(b'\n', &chunk[block]).count() as u64,
             };
+            lineno += n;
         }
         if last_nl + 1 < chunk.len() {
             carry.append(&chunk[last_nl + 1..], lineno + 1, sinks);
@@ -435,7 +446,8 @@ fn emit(sinks: &mut [&mut dyn LineSink], lineno: u64, line: &[u8]) {
 /// Messages from [`Detached`] to its thread: the [`LineSink`] calls.
 enum Call {
     Line(u64, Vec<u8>),
-    Lines(u64, Chunk, Range<usize>),
+    /// `first_lineno`, the chunk, the range, its line count if known.
+    Lines(u64, Chunk, Range<usize>, Option<u64>),
     Overflow(u64, Vec<u8>),
     Totals(ScanStats),
     Finish,
@@ -474,8 +486,11 @@ impl<'scope, S: LineSink + Send + 'scope> Detached<'scope, S> {
             for call in rx {
                 match call {
                     Call::Line(n, l) => sink.line(n, &l),
-                    Call::Lines(n, chunk, range) => {
-                        sink.lines(n, &chunk[range]);
+                    Call::Lines(first, chunk, range, Some(n)) => {
+                        sink.known_lines(first, &chunk, range, n);
+                    }
+                    Call::Lines(first, chunk, range, None) => {
+                        sink.chunk_lines(first, &chunk, range);
                     }
                     Call::Overflow(n, d) => sink.overflow(n, &d),
                     Call::Totals(st) => sink.totals(&st),
@@ -531,9 +546,19 @@ impl<'scope, S: LineSink + Send + 'scope> LineSink for Detached<'scope, S> {
     }
 
     fn chunk_lines(&mut self, first_lineno: u64, chunk: &Chunk, range: Range<usize>) -> u64 {
-        match self.here_or_send(|| Call::Lines(first_lineno, Arc::clone(chunk), range.clone())) {
+        let call = || Call::Lines(first_lineno, Arc::clone(chunk), range.clone(), None);
+        match self.here_or_send(call) {
             Some(s) => s.chunk_lines(first_lineno, chunk, range),
             None => memchr::memchr_iter(b'\n', &chunk[range]).count() as u64,
+        }
+    }
+
+    /// Sent on without counting the lines here (nor on the sink's thread,
+    /// if the sink need not).
+    fn known_lines(&mut self, first_lineno: u64, chunk: &Chunk, range: Range<usize>, n: u64) {
+        let call = || Call::Lines(first_lineno, Arc::clone(chunk), range.clone(), Some(n));
+        if let Some(s) = self.here_or_send(call) {
+            s.known_lines(first_lineno, chunk, range, n);
         }
     }
 
