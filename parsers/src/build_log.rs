@@ -405,12 +405,10 @@ impl EndMarkers {
     /// found by searching the chunk (the head of the log line by line).
     fn bulk(&mut self, first_lineno: u64, text: &[u8]) {
         if first_lineno <= HEAD_LINES {
-            let mut n = 0;
             let mut start = 0;
-            for nl in memchr::memchr_iter(b'\n', text) {
+            for (n, nl) in (0..).zip(memchr::memchr_iter(b'\n', text)) {
                 let line = &text[start..nl];
                 self.line(first_lineno + n, line.strip_suffix(b"\r").unwrap_or(line));
-                n += 1;
                 start = nl + 1;
             }
             return;
