@@ -1500,6 +1500,9 @@ impl LineSink for Engine {
     /// dump, an open `Failed:` reason or the failure region needs every
     /// line. [`Engine::handle`] and the framer ignore exactly the lines
     /// skipped here, so the result equals feeding every line to `line`.
+    /// In a chunk with [`ClassHints`] ([`LineSink::chunk_lines`]), the
+    /// trigger lines are the hints' (the same search, [`next_trigger`],
+    /// made on another thread), and so are their classes.
     fn lines(&mut self, first_lineno: u64, text: &[u8]) -> u64 {
         self.report.bytes += text.len() as u64;
         self.tail.push(text);
