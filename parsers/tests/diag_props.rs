@@ -7,8 +7,11 @@ use kcidb_harvest_parsers::diag::{annotator, DiagReport, Engine, ExcerptKind};
 use kcidb_harvest_parsers::logscan::{scan, scan_read_ahead, LineSink, MAX_LINE};
 use proptest::prelude::*;
 
-/// Reference: lines of `log` containing `needle`, ASCII case-insensitive.
-fn grep_ci(log: &[u8], needle: &[u8]) -> u64 {
+/// Reference: lines of `log` containing `needle`, ASCII case-insensitive
+/// (`grep -c -i`, whole lines: the engine counts past `MAX_LINE` too) or
+/// not (`grep -c`, in the first `MAX_LINE` bytes of each line, as the
+/// sinks see it).
+fn grep(log: &[u8], needle: &[u8], ignore_case: bool) -> u64 {
     let mut lines: Vec<&[u8]> = log.split(|&b| b == b'\n').collect();
     if log.ends_with(b"\n") {
         lines.pop();
@@ -16,27 +19,24 @@ fn grep_ci(log: &[u8], needle: &[u8]) -> u64 {
     lines
         .iter()
         .filter(|l| {
-            l.windows(needle.len())
-                .any(|w| w.eq_ignore_ascii_case(needle))
+            let seen = if ignore_case {
+                l.len()
+            } else {
+                l.len().min(MAX_LINE)
+            };
+            l[..seen]
+                .windows(needle.len())
+                .any(|w| w == needle || (ignore_case && w.eq_ignore_ascii_case(needle)))
         })
         .count() as u64
 }
 
-/// Reference: lines of `log` containing `needle`, case-sensitive (the
-/// first `MAX_LINE` bytes of each, as the sinks see it).
+fn grep_ci(log: &[u8], needle: &[u8]) -> u64 {
+    grep(log, needle, true)
+}
+
 fn grep_cs(log: &[u8], needle: &[u8]) -> u64 {
-    let mut lines: Vec<&[u8]> = log.split(|&b| b == b'\n').collect();
-    if log.ends_with(b"\n") {
-        lines.pop();
-    }
-    lines
-        .iter()
-        .filter(|l| {
-            l[..l.len().min(MAX_LINE)]
-                .windows(needle.len())
-                .any(|w| w == needle)
-        })
-        .count() as u64
+    grep(log, needle, false)
 }
 
 /// The engine fed in chunks of `step` bytes through `lines()`, cutting
